@@ -1,0 +1,95 @@
+"""jaxaug: image augmentations for JAX research.
+
+Every op takes one image of layout `(H, W, C)` (or `channel_axis=`), float
+with values in [0, 1], and returns the same shape and dtype with values in
+[0, 1]. Random ops take a PRNG key first: `random_x(key, image, *, ...)`.
+Batches: `jax.vmap` over split keys, or `jaxaug.batch(fn)`.
+"""
+
+from jaxaug import fields
+from jaxaug import presets
+from jaxaug._src.resample import (
+    map_coordinates,
+)
+from jaxaug._src.geometric import (
+    flip_left_right,
+    flip_up_down,
+    random_flip_left_right,
+    random_flip_up_down,
+    rot90,
+    random_rot90,
+    rotate,
+    random_rotate,
+    affine_transform,
+    random_affine,
+    translate,
+    random_translate,
+    scale,
+    random_scale,
+    shear,
+    random_shear,
+    resized_crop,
+    random_resized_crop,
+    random_crop,
+    center_crop,
+    pad,
+)
+from jaxaug._src.color import (
+    adjust_brightness,
+    adjust_contrast,
+    adjust_saturation,
+    adjust_hue,
+    adjust_gamma,
+    random_brightness,
+    random_contrast,
+    random_saturation,
+    random_hue,
+    random_gamma,
+    rgb_to_hsv,
+    hsv_to_rgb,
+    rgb_to_grayscale,
+    random_grayscale,
+    color_jitter,
+    solarize,
+    random_solarize,
+    posterize,
+    equalize,
+    autocontrast,
+    invert,
+    adjust_sharpness,
+    random_sharpness,
+)
+from jaxaug._src.filters import (
+    gaussian_blur,
+    random_gaussian_blur,
+)
+from jaxaug._src.erasing import (
+    cutout,
+    random_erasing,
+)
+from jaxaug._src.mixing import (
+    mixup,
+    cutmix,
+    resizemix,
+)
+from jaxaug._src.policies import (
+    rand_augment,
+    trivial_augment,
+)
+from jaxaug._src.compose import (
+    chain,
+    random_apply,
+    one_of,
+    random_order,
+)
+from jaxaug._src.utils import (
+    batch,
+    to_float,
+    from_float,
+)
+from jaxaug._src.field_augment import (
+    random_field_warp,
+    random_field_color,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,8 @@
+"""jaxaug.presets."""
+
+from jaxaug._src.presets import (
+    simclr,
+    simclr_cifar,
+    two_views,
+    random_field,
+)
