@@ -1,0 +1,1 @@
+"""Research code: models, objectives, data, training and evaluation on top of jaxaug."""
