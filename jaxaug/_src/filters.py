@@ -1,10 +1,169 @@
-"""Placeholder: to be replaced by the module owner."""
+"""Linear filters: Gaussian blur.
 
-def gaussian_blur(*args, **kwargs):
-  raise NotImplementedError('gaussian_blur')
+One image `(H, W, C)` (or `channel_axis=`), float in [0, 1]; outputs keep
+shape and dtype and stay in [0, 1]. The blur width `sigma` may be a traced
+array (one value per example under `jax.vmap`); the kernel size is static.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from jaxaug._src import checks
+
+# Below this sigma (pixels) the kernel is a unit impulse: the Gaussian tails
+# at distance >= 1 underflow to exactly 0 long before, and switching here keeps
+# 1 / sigma out of the computation (no NaN/inf in value or gradient).
+_MIN_SIGMA = 1e-4
 
 
-def random_gaussian_blur(*args, **kwargs):
-  raise NotImplementedError('random_gaussian_blur')
+def _check_kernel_size(kernel_size, image_shape) -> int:
+  if kernel_size is None:
+    # SimCLR: kernel size 10% of the side, made odd (radius = side // 20).
+    return 2 * ((min(image_shape[:2]) // 10) // 2) + 1
+  if isinstance(kernel_size, bool) or not isinstance(
+      kernel_size, (int, np.integer)):
+    raise TypeError(f"kernel_size must be a static Python int, got "
+                    f"{kernel_size!r}")
+  if kernel_size <= 0 or kernel_size % 2 == 0:
+    raise ValueError(f"kernel_size must be a positive odd int, got "
+                     f"{kernel_size}")
+  return int(kernel_size)
 
 
+def _check_sigma(sigma) -> None:
+  shape = np.shape(sigma)
+  if shape not in ((), (1,), (2,)):
+    raise ValueError(f"sigma must be a scalar or a (sigma_y, sigma_x) pair, "
+                     f"got shape {shape}")
+  checks.check_nonnegative(sigma, "sigma")
+
+
+def gaussian_kernel_1d(sigma: ArrayLike, kernel_size: int,
+                       dtype=jnp.float32) -> jax.Array:
+  """Normalised sampled Gaussian `exp(-x^2 / 2 sigma^2)`, x = -r..r.
+
+  `sigma = 0` (or any sigma below 1e-4) gives the unit impulse exactly;
+  gradients w.r.t. sigma are finite everywhere.
+  """
+  radius = kernel_size // 2
+  x = jnp.arange(-radius, radius + 1, dtype=dtype)
+  sigma = jnp.asarray(sigma, dtype)
+  wide = sigma > _MIN_SIGMA
+  safe = jnp.where(wide, sigma, 1.)
+  w = jnp.where(wide, jnp.exp(-0.5 * jnp.square(x / safe)),
+                (x == 0).astype(dtype))
+  return w / jnp.sum(w)
+
+
+def _blur_axis(x: jax.Array, weights: jax.Array, axis: int) -> jax.Array:
+  """Correlates `x` along `axis` with `weights`, scipy "reflect" boundary.
+
+  Pads once (numpy "symmetric" = scipy "reflect": d c b a | a b c d, also for
+  radii larger than the axis) and sums `k` shifted slices times their weight:
+  XLA fuses the whole sum into one loop over the output, which on CPU is
+  several times faster than a depthwise convolution (see the module notes).
+  """
+  k = weights.shape[0]
+  radius = k // 2
+  n = x.shape[axis]
+  pad = [(0, 0)] * x.ndim
+  pad[axis] = (radius, radius)
+  padded = jnp.pad(x, pad, mode="symmetric")
+  out = None
+  for i in range(k):
+    term = jax.lax.slice_in_dim(padded, i, i + n, axis=axis) * weights[i]
+    out = term if out is None else out + term
+  return out
+
+
+def _gaussian_blur(x: jax.Array, sigma: jax.Array, kernel_size: int
+                   ) -> jax.Array:
+  if kernel_size == 1:
+    return x
+  sigma = jnp.broadcast_to(jnp.asarray(sigma, x.dtype).reshape(-1), (2,))
+  w_y = gaussian_kernel_1d(sigma[0], kernel_size, x.dtype)
+  w_x = gaussian_kernel_1d(sigma[1], kernel_size, x.dtype)
+  return _blur_axis(_blur_axis(x, w_y, 0), w_x, 1)
+
+
+@checks.with_channel_axis
+def gaussian_blur(image: ArrayLike, sigma: ArrayLike, *,
+                  kernel_size: Optional[int] = None) -> jax.Array:
+  """Separable Gaussian blur with a traced `sigma`.
+
+  Correlates each channel with the sampled, normalised Gaussian
+  `exp(-x^2 / 2 sigma^2)`, `x = -r..r`, `r = kernel_size // 2`, first along
+  the height then along the width. The boundary is mirrored as
+  `scipy.ndimage` mode "reflect" (d c b a | a b c d), so the result equals
+  `scipy.ndimage.gaussian_filter(image, (sigma_y, sigma_x, 0),
+  mode="reflect", truncate=r / sigma)`. `sigma = 0` returns the image
+  exactly, with finite gradients.
+
+  Args:
+    image: `(H, W, C)` float image in [0, 1], any channel count.
+    sigma: standard deviation in pixels, non-negative: a scalar, or a
+      `(sigma_y, sigma_x)` pair; may be traced (per example under `vmap`).
+    kernel_size: static odd number of taps per axis. Default: SimCLR's 10% of
+      the smaller side, made odd (23 at 224 px, 3 at 32 px).
+
+  Returns:
+    The blurred image, same shape and dtype, in [0, 1].
+
+  Raises:
+    TypeError: non-float image or non-int `kernel_size`.
+    ValueError: wrong rank, even or non-positive `kernel_size`, bad `sigma`
+      shape, or a concrete negative `sigma`.
+
+  Example:
+    >>> blurred = gaussian_blur(jnp.ones((32, 32, 3)), 1.5, kernel_size=7)
+  """
+  image = checks.check_image(image)
+  _check_sigma(sigma)
+  kernel_size = _check_kernel_size(kernel_size, image.shape)
+  dtype = image.dtype
+  x = image.astype(jnp.promote_types(dtype, jnp.float32))
+  out = _gaussian_blur(x, sigma, kernel_size)
+  return jnp.clip(out, 0., 1.).astype(dtype)
+
+
+@checks.with_channel_axis
+def random_gaussian_blur(key: jax.Array, image: ArrayLike, *,
+                         sigma: tuple[ArrayLike, ArrayLike] = (0.1, 2.0),
+                         kernel_size: Optional[int] = None) -> jax.Array:
+  """`gaussian_blur` with sigma drawn uniformly from the `sigma` interval.
+
+  SimCLR's ImageNet recipe: `sigma=(0.1, 2.0)`, kernel 10% of the side
+  (the default), applied with probability 0.5 (wrap in `random_apply`).
+
+  Args:
+    key: PRNG key (`jax.random.key`).
+    image: `(H, W, C)` float image in [0, 1].
+    sigma: `(low, high)` non-negative bounds in pixels (traced ok); the same
+      sigma is used for both axes.
+    kernel_size: static odd number of taps (default: 10% of the smaller side).
+
+  Returns:
+    The blurred image, same shape and dtype, in [0, 1].
+
+  Raises:
+    ValueError / TypeError: as `gaussian_blur`, or a bad `sigma` interval.
+
+  Example:
+    >>> out = random_gaussian_blur(jax.random.key(0), jnp.ones((32, 32, 3)))
+  """
+  checks.check_key(key)
+  low, high = checks.check_interval(sigma, "sigma", 0.)
+  image = checks.check_image(image)
+  kernel_size = _check_kernel_size(kernel_size, image.shape)
+  dtype = image.dtype
+  x = image.astype(jnp.promote_types(dtype, jnp.float32))
+  s = jax.random.uniform(key, (), x.dtype, jnp.asarray(low, x.dtype),
+                         jnp.asarray(high, x.dtype))
+  out = _gaussian_blur(x, s, kernel_size)
+  return jnp.clip(out, 0., 1.).astype(dtype)
