@@ -1,0 +1,1 @@
+"""Experiment configs: `base.py` plus one small file per experiment."""

@@ -1,0 +1,41 @@
+"""Input pipelines: uint8 image batches on the host, augmentation on the device.
+
+Every source yields dicts `{"image": uint8 (B, H, W, 3), "label": int32 (B,)}`
+with a fixed image size, holding this host's share of the global batch. The
+order of batches is a pure function of `(seed, step)`, so a run restored from a
+checkpoint at step `s` sees exactly the batches an uninterrupted run would see.
+Augmentation is not done here: the jitted train step converts with
+`jaxaug.to_float` and augments on the accelerator.
+
+Example:
+  >>> source = make_source("digits", batch_size=16, seed=0)
+  >>> batch = next(source.iterate(start_step=0))
+  >>> batch["image"].shape, batch["image"].dtype
+  ((16, 32, 32, 3), dtype('uint8'))
+"""
+
+from research.data.digits import DIGITS_NUM_TEST
+from research.data.digits import DIGITS_NUM_TRAIN
+from research.data.digits import load_digits
+from research.data.digits import resize_bilinear
+from research.data.pipeline import ArraySource
+from research.data.pipeline import DATASETS
+from research.data.pipeline import DatasetError
+from research.data.pipeline import TfdsSource
+from research.data.pipeline import load_eval_arrays
+from research.data.pipeline import make_source
+from research.data.pipeline import num_classes
+
+__all__ = [
+    "ArraySource",
+    "DATASETS",
+    "DIGITS_NUM_TEST",
+    "DIGITS_NUM_TRAIN",
+    "DatasetError",
+    "TfdsSource",
+    "load_digits",
+    "load_eval_arrays",
+    "make_source",
+    "num_classes",
+    "resize_bilinear",
+]
