@@ -90,6 +90,11 @@ from jaxaug._src.utils import (
 from jaxaug._src.field_augment import (
     random_field_warp,
     random_field_color,
+    field_warp,
+    field_color,
+    sample_warp_fields,
+    sample_color_fields,
+    random_field_augmentation,
 )
 
 __version__ = "0.1.0"
