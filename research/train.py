@@ -202,6 +202,22 @@ def _objective_loss(config, model, feats, labels, key, step):
 # The trainer: model definition, shardings, jitted steps.
 
 
+# Jitted steps are shared between Trainers whose configs differ only in fields
+# that never enter the compiled step (the seed lives in the TrainState): the
+# seeds of a sweep compile once. Results do not depend on this cache.
+_NOT_IN_STEP = ("seed", "experiment", "data_dir", "shuffle_buffer",
+                "eval_max_examples", "eval_every", "knn_k", "knn_temperature",
+                "log_every", "checkpoint_every", "keep_checkpoints",
+                "progress_bar", "stop_at_step")
+_STEP_CACHE: dict[Any, tuple[Callable, Callable]] = {}
+_STEP_CACHE_SIZE = 8
+
+
+def _step_config_key(config: ml_collections.ConfigDict) -> str:
+  fields = {k: v for k, v in config.to_dict().items() if k not in _NOT_IN_STEP}
+  return json.dumps(fields, sort_keys=True, default=str)
+
+
 class Trainer:
   """Holds the static parts of a run (graph defs, mesh, jitted functions)."""
 
@@ -226,14 +242,20 @@ class Trainer:
     self.tx, self.schedule = make_optimizer(config)
     self._augment_fn = None  # Built at first trace (evaluation needs none).
     self.two_views = config.objective in TWO_VIEW_OBJECTIVES
-    self.train_step = jax.jit(
-        self._train_step,
-        in_shardings=(self.replicated, self.batch_sharding),
-        out_shardings=(self.replicated, self.replicated), donate_argnums=0)
-    self.eval_step = jax.jit(
-        self._eval_step,
-        in_shardings=(self.replicated, self.batch_sharding),
-        out_shardings=(self.replicated, self.replicated))
+    cache_key = (_step_config_key(config),
+                 tuple(d.id for d in devices.reshape(-1)))
+    if cache_key not in _STEP_CACHE:
+      _STEP_CACHE[cache_key] = (
+          jax.jit(self._train_step,
+                  in_shardings=(self.replicated, self.batch_sharding),
+                  out_shardings=(self.replicated, self.replicated),
+                  donate_argnums=0),
+          jax.jit(self._eval_step,
+                  in_shardings=(self.replicated, self.batch_sharding),
+                  out_shardings=(self.replicated, self.replicated)))
+      while len(_STEP_CACHE) > _STEP_CACHE_SIZE:
+        _STEP_CACHE.pop(next(iter(_STEP_CACHE)))
+    self.train_step, self.eval_step = _STEP_CACHE[cache_key]
 
   def init_state(self) -> TrainState:
     """The step-0 TrainState, replicated over the mesh."""
