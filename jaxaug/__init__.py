@@ -10,6 +10,7 @@ from jaxaug import fields
 from jaxaug import presets
 from jaxaug._src.resample import (
     map_coordinates,
+    identity_grid,
 )
 from jaxaug._src.geometric import (
     flip_left_right,
@@ -33,6 +34,9 @@ from jaxaug._src.geometric import (
     random_crop,
     center_crop,
     pad,
+    GeometricOp,
+    geometric_op,
+    register_geometric,
 )
 from jaxaug._src.color import (
     adjust_brightness,
