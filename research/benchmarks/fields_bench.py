@@ -1,0 +1,283 @@
+"""Gaussian random field sampling throughput and random field augmentations.
+
+Covariance everywhere: squared exponential C(r) = exp(-r^2 / (2 l^2)), l = 16
+pixels, unit variance, non-periodic. The FFT samplers pad the grid by
+`pad = ceil(3 l)` pixels per axis (correlation across the wrap-around
+exp(-4.5) ~ 0.011), rounded up to an FFT-friendly size (prime factors <= 7,
+as jaxaug does: 64 -> 112, 224 -> 280), sample on the padded grid and crop.
+
+Samplers:
+- jaxaug: `jaxaug.fields.gaussian_random_field(..., pad=48)` under
+  `jit(vmap(...))` over keys (same grid as the others), and "jaxaug_default_pad"
+  with jaxaug's own padding rule (C(r) < 1e-3, ~3.7 l: 64 -> 125, 224 -> 288).
+- jax_fft: a bare batched two-FFT sampler written here (white noise -> rfft2 ->
+  multiply by sqrt(S) -> irfft2 -> crop), the floor a library can reach.
+- numpy_fft: the same in numpy (float64, `numpy.fft`), one batched call.
+- powerbox: `powerbox.PowerBox` (numpy, one field per `delta_x()` call) and
+  `powerbox.jax.PowerBox` (`delta_x(key=...)` under `jit(vmap(...))`); the
+  spectrum P(k) = 2 pi l^2 exp(-k^2 l^2 / 2) (angular k, volume-normalised), on
+  the same padded grid. powerbox zeroes the k = 0 mode, so its marginal variance
+  is ~0.85 instead of 1 at 64x64.
+- gstools: `SRF(Gaussian(dim=2, var=1, len_scale=sqrt(2) l, rescale=1))` (the
+  same C(r)), its default randomisation method ("RandMeth", 1000 modes, no
+  padding needed) and its "Fourier" generator (period = padded side, 32 modes
+  per axis). It runs at a few fields per second, so a handful of fields is
+  timed and the rate extrapolated (noted in each record).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from research.benchmarks import common
+
+LENGTH_SCALE = 16.0
+
+
+def pad_width(length_scale: float = LENGTH_SCALE) -> int:
+  return math.ceil(3 * length_scale)
+
+
+def _fft_friendly(n: int) -> int:
+  """Smallest m >= n with no prime factor above 7 (jaxaug rounds the same way)."""
+  m = n
+  while True:
+    r = m
+    for q in (2, 3, 5, 7):
+      while r % q == 0:
+        r //= q
+    if r == 1:
+      return m
+    m += 1
+
+
+def padded_side(n: int, length_scale: float = LENGTH_SCALE) -> int:
+  """Side of the padded FFT grid shared by all FFT samplers (64 -> 112, 224 -> 280)."""
+  return _fft_friendly(n + pad_width(length_scale))
+
+
+def _sqrt_spectrum(p: int, length_scale: float, xp) -> Any:
+  """sqrt(S(k)) on the rfft2 grid, normalised so the field has unit variance."""
+  ky = xp.fft.fftfreq(p)[:, None]
+  kx = xp.fft.rfftfreq(p)[None, :]
+  s = xp.exp(-2 * math.pi ** 2 * length_scale ** 2 * (ky ** 2 + kx ** 2))
+  # Full-grid mean of S, counting the mirrored half of the rfft axis.
+  full = xp.exp(-2 * math.pi ** 2 * length_scale ** 2 *
+                (xp.fft.fftfreq(p)[:, None] ** 2 + xp.fft.fftfreq(p)[None, :] ** 2))
+  return xp.sqrt(s / xp.mean(full))
+
+
+def jax_fft_sampler(n: int, *, length_scale: float = LENGTH_SCALE
+                    ) -> Callable[[jax.Array, int], jax.Array]:
+  """Bare batched JAX sampler: `fn(key, count) -> (count, n, n)` (jitted)."""
+  p = padded_side(n, length_scale)
+  amp = _sqrt_spectrum(p, length_scale, np).astype(np.float32)
+
+  def sample(key, count):
+    w = jax.random.normal(key, (count, p, p), jnp.float32)
+    f = jnp.fft.irfft2(jnp.fft.rfft2(w) * amp, s=(p, p))
+    return f[:, :n, :n]
+
+  return jax.jit(sample, static_argnums=1)
+
+
+def numpy_fft_sampler(n: int, *, length_scale: float = LENGTH_SCALE
+                      ) -> Callable[[int, int], np.ndarray]:
+  """Bare batched numpy sampler: `fn(seed, count) -> (count, n, n)`."""
+  p = padded_side(n, length_scale)
+  amp = _sqrt_spectrum(p, length_scale, np)
+
+  def sample(seed, count):
+    w = np.random.default_rng(seed).standard_normal((count, p, p))
+    return np.fft.irfft2(np.fft.rfft2(w) * amp, s=(p, p))[:, :n, :n]
+
+  return sample
+
+
+def jaxaug_sampler(n: int, *, length_scale: float = LENGTH_SCALE,
+                   default_pad: bool = False
+                   ) -> Callable[[jax.Array, int], jax.Array]:
+  """jaxaug's sampler, vmapped over split keys: `fn(key, count)` (jitted).
+
+  With `default_pad=False` the padding is forced to `pad_width` so the grid is
+  the one the other FFT samplers use; otherwise jaxaug picks it (~3.7 l).
+  """
+  from jaxaug import fields
+  pad = None if default_pad else pad_width(length_scale)
+
+  def sample(key, count):
+    keys = jax.random.split(key, count)
+    return jax.vmap(lambda k: fields.gaussian_random_field(
+        k, (n, n), length_scale=length_scale, spectrum='gaussian',
+        periodic=False, pad=pad))(keys)
+
+  return jax.jit(sample, static_argnums=1)
+
+
+def _powerbox_pk(length_scale: float, xp):
+  # Fourier transform of exp(-r^2 / 2 l^2) in 2-D, angular wavenumbers.
+  return lambda k: 2 * math.pi * length_scale ** 2 * xp.exp(
+      -(k * length_scale) ** 2 / 2)
+
+
+def powerbox_jax_sampler(n: int, *, length_scale: float = LENGTH_SCALE
+                         ) -> Callable[[jax.Array, int], jax.Array]:
+  import powerbox.jax as pbj
+  p = padded_side(n, length_scale)
+  box = pbj.PowerBox(shape=(p, p), pk=_powerbox_pk(length_scale, jnp),
+                     size=(float(p), float(p)), usejit=True)
+
+  def sample(key, count):
+    keys = jax.random.split(key, count)
+    return jax.vmap(lambda k: box.delta_x(key=k)[:n, :n])(keys)
+
+  return jax.jit(sample, static_argnums=1)
+
+
+def powerbox_numpy_sampler(n: int, *, length_scale: float = LENGTH_SCALE
+                           ) -> Callable[[int, int], np.ndarray]:
+  import powerbox
+  p = padded_side(n, length_scale)
+  box = powerbox.PowerBox(shape=(p, p), pk=_powerbox_pk(length_scale, np),
+                          size=(float(p), float(p)), seed=0, nthreads=1)
+
+  def sample(seed, count):
+    del seed  # the box carries its own generator state
+    return np.stack([box.delta_x()[:n, :n] for _ in range(count)])
+
+  return sample
+
+
+def gstools_sampler(n: int, generator: str, *,
+                    length_scale: float = LENGTH_SCALE
+                    ) -> Callable[[int, int], np.ndarray]:
+  import gstools as gs
+  model = gs.Gaussian(dim=2, var=1.0, len_scale=math.sqrt(2) * length_scale,
+                      rescale=1.0)
+  kwargs = {}
+  if generator == 'Fourier':
+    p = padded_side(n, length_scale)
+    kwargs = {'period': [p, p], 'mode_no': [32, 32]}
+  srf = gs.SRF(model, generator=generator, **kwargs)
+  x = np.arange(n, dtype=np.float64)
+
+  def sample(seed, count):
+    return np.stack([srf.structured([x, x], seed=seed * count + i + 1,
+                                    store=False) for i in range(count)])
+
+  return sample
+
+
+def _bench_sampler(library: str, fn: Callable[[Any, int], Any], *, n: int,
+                   count: int, total: int, repetitions: int, is_jax: bool,
+                   notes: str = '') -> common.Measurement:
+  """Fields/s; `count` fields are drawn per call, `total` is the nominal batch."""
+  base = jax.random.key(0)
+  arg = (lambda i: jax.random.fold_in(base, i)) if is_jax else (lambda i: i)
+  seconds, times, first = common.time_calls(lambda i: fn(arg(i), count),
+                                            repetitions=repetitions)
+  if count < total:
+    notes = (notes + ' ' if notes else '') + (
+        f'timed {count} fields per call and extrapolated to {total}')
+  return common.Measurement(
+      benchmark='fields', name=f'grf_{n}', library=library,
+      value=common.rate(count, seconds), unit='fields/s', seconds=seconds,
+      repetitions=repetitions, items=count,
+      params={'size': n, 'batch': total, 'fields_per_call': count,
+              'length_scale': LENGTH_SCALE, 'padded_side': padded_side(n),
+              'first_call_s': first, 'times_s': times},
+      notes=notes)
+
+
+def _field_aug(n: int, which: str) -> Callable[[jax.Array, jax.Array], Any]:
+  import jaxaug
+  ls = n / 4
+  warp = dict(rotation=0.1, scale=0.1, shear=0.05, translation=0.02 * n,
+              length_scale=ls)
+  color = dict(hue=0.02, saturation=0.2, brightness=0.2, contrast=0.2,
+               length_scale=ls)
+
+  def one(key, image):
+    k1, k2 = jax.random.split(key)
+    if which in ('warp', 'warp+color'):
+      image = jaxaug.random_field_warp(k1, image, **warp)
+    if which in ('color', 'warp+color'):
+      image = jaxaug.random_field_color(k2, image, **color)
+    return image
+
+  def batched(key, images):
+    return jax.vmap(one)(jax.random.split(key, images.shape[0]), images)
+
+  return jax.jit(batched)
+
+
+def run(*, quick: bool, log: Callable[[str], None] = print) -> list[Any]:
+  out: list[Any] = []
+  if quick:
+    sizes = [(16, 4, 1, 1)]  # side, batch, repetitions, gstools fields
+    aug_sizes = [(16, 4, 1)]
+  else:
+    sizes = [(64, 256, 5, 3), (224, 256, 3, 1)]
+    # 224x224 augmentation batch kept at 64 to bound time and memory here.
+    aug_sizes = [(64, 256, 5), (224, 64, 3)]
+
+  for n, batch, reps, g_count in sizes:
+    jobs = [
+        ('jaxaug', lambda: jaxaug_sampler(n), batch, True),
+        ('jaxaug_default_pad', lambda: jaxaug_sampler(n, default_pad=True),
+         batch, True),
+        ('jax_fft', lambda: jax_fft_sampler(n), batch, True),
+        ('powerbox_jax', lambda: powerbox_jax_sampler(n), batch, True),
+        ('numpy_fft', lambda: numpy_fft_sampler(n), batch, False),
+        ('powerbox_numpy', lambda: powerbox_numpy_sampler(n),
+         batch if n <= 64 else max(1, batch // 8), False),
+        ('gstools_randmeth', lambda: gstools_sampler(n, 'RandMeth'),
+         g_count, False),
+        ('gstools_fourier', lambda: gstools_sampler(n, 'Fourier'),
+         g_count, False),
+    ]
+    if quick:  # the default-padding variant only costs another compile
+      jobs = [j for j in jobs if j[0] != 'jaxaug_default_pad']
+    for library, make, count, is_jax in jobs:
+      try:
+        r = reps if count == batch else max(1, min(reps, 2))
+        m = _bench_sampler(library, make(), n=n, count=count, total=batch,
+                           repetitions=r, is_jax=is_jax)
+      except Exception as e:  # pylint: disable=broad-except
+        out.append({'benchmark': 'fields', 'name': f'grf_{n}',
+                    'library': library, 'error': f'{type(e).__name__}: {e}'})
+        log(f'  grf {n} {library}: FAILED {type(e).__name__}: {e}')
+        continue
+      out.append(m)
+      log(f'  grf {n}x{n} {library:16s} {m.value:12.1f} fields/s')
+
+  for n, batch, reps in aug_sizes:
+    images = jax.random.uniform(jax.random.key(3), (batch, n, n, 3))
+    # Quick mode compiles only the combined op (compilation dominates there).
+    for which in (('warp+color',) if quick else ('warp', 'color', 'warp+color')):
+      try:
+        fn = _field_aug(n, which)
+        base = jax.random.key(4)
+        seconds, times, first = common.time_calls(
+            lambda i: fn(jax.random.fold_in(base, i), images),
+            repetitions=reps)
+      except Exception as e:  # pylint: disable=broad-except
+        out.append({'benchmark': 'field_augment', 'name': f'{which}_{n}',
+                    'library': 'jaxaug', 'error': f'{type(e).__name__}: {e}'})
+        log(f'  field aug {which} {n}: FAILED {type(e).__name__}: {e}')
+        continue
+      m = common.Measurement(
+          benchmark='field_augment', name=f'{which}_{n}', library='jaxaug',
+          value=common.rate(batch, seconds), unit='images/s', seconds=seconds,
+          repetitions=reps, items=batch,
+          params={'size': n, 'batch': batch, 'length_scale': n / 4,
+                  'first_call_s': first, 'times_s': times})
+      out.append(m)
+      log(f'  field aug {which:10s} {n}x{n} b{batch} {m.value:10.1f} images/s')
+  return out

@@ -1,0 +1,167 @@
+"""Markdown tables (for the README) from a benchmark result file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _rows(result: dict[str, Any], benchmark: str) -> list[dict[str, Any]]:
+  return [m for m in result['measurements']
+          if m.get('benchmark') == benchmark and 'value' in m]
+
+
+def _fmt(x: float) -> str:
+  if x >= 100:
+    return f'{x:,.0f}'
+  if x >= 10:
+    return f'{x:.1f}'
+  if x >= 0.1:
+    return f'{x:.2f}'
+  return f'{x:.3g}'
+
+
+def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
+  """jaxaug / best peer per comparable group (simclr and fields)."""
+  out = []
+  groups: dict[tuple[str, str], dict[str, float]] = {}
+  for m in result['measurements']:
+    if m.get('benchmark') in ('simclr', 'fields') and 'value' in m:
+      groups.setdefault((m['benchmark'], m['name']), {})[m['library']] = (
+          m['value'])
+  for (bench, name), libs in groups.items():
+    if 'jaxaug' not in libs:
+      continue
+    peers = {k: v for k, v in libs.items() if not k.startswith('jaxaug')}
+    if not peers:
+      continue
+    best = max(peers, key=peers.get)
+    entry = {'benchmark': bench, 'name': name, 'best_peer': best,
+             'jaxaug': libs['jaxaug'], 'best_peer_value': peers[best],
+             'ratio': libs['jaxaug'] / peers[best]}
+    if bench == 'fields':
+      # The fields target is against the bare JAX sampler and powerbox's JAX
+      # backend, i.e. JAX implementations of the same padded FFT.
+      jax_peers = {k: v for k, v in peers.items()
+                   if k in ('jax_fft', 'powerbox_jax')}
+      if jax_peers:
+        b = max(jax_peers, key=jax_peers.get)
+        entry.update(best_jax_peer=b, ratio_vs_best_jax_peer=(
+            libs['jaxaug'] / jax_peers[b]))
+      slow = {k: v for k, v in peers.items() if k.startswith('gstools')}
+      if slow:
+        entry['ratio_vs_best_gstools'] = libs['jaxaug'] / max(slow.values())
+    out.append(entry)
+  return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+  """All tables of one machine, headed by the machine's description."""
+  meta = result['meta']
+  lines = [f"### Benchmarks on `{result['machine']}`", '',
+           f"{meta.get('cpu_model') or meta.get('processor')}, "
+           f"{meta.get('cpu_count')} CPUs visible, JAX {meta['jax_version']} "
+           f"({meta['jax_backend']}: {meta.get('device_kind')}), "
+           f"{meta['timestamp']}. Load average at start/end: "
+           f"{meta.get('loadavg_start')} / {meta.get('loadavg_end')}."
+           + (' **Quick mode (tiny sizes): not meaningful numbers.**'
+              if meta.get('quick') else ''), '']
+
+  simclr = _rows(result, 'simclr')
+  if simclr:
+    libs = sorted({m['library'] for m in simclr},
+                  key=lambda l: (l != 'jaxaug', l))
+    names = list(dict.fromkeys(m['name'] for m in simclr))
+    lines += ['**SimCLR two-view pipeline** (views/s, higher is better; '
+              'batch of images -> 2 views each)', '',
+              '| pipeline | batch | ' + ' | '.join(libs)
+              + ' | jaxaug / best peer |',
+              '|---|---:|' + '---:|' * len(libs) + '---:|']
+    rmap = {(r['benchmark'], r['name']): r for r in ratios(result)}
+    for name in names:
+      vals = {m['library']: m for m in simclr if m['name'] == name}
+      any_m = next(iter(vals.values()))
+      r = rmap.get(('simclr', name))
+      blur = (f"blur {any_m['params']['blur_taps']} taps"
+              if any_m['params']['blur'] else 'no blur')
+      cells = ' | '.join(_fmt(vals[l]['value']) if l in vals else '—'
+                         for l in libs)
+      ratio = f"{r['ratio']:.2f}x vs {r['best_peer']}" if r else '—'
+      lines.append(f"| {name} ({blur}) | {any_m['params']['batch']} | "
+                   f"{cells} | {ratio} |")
+    lines.append('')
+
+  fields = _rows(result, 'fields')
+  if fields:
+    libs = list(dict.fromkeys(m['library'] for m in fields))
+    names = list(dict.fromkeys(m['name'] for m in fields))
+    lines += ['**Gaussian random field sampling** (fields/s; squared '
+              'exponential, l = 16 px, non-periodic; gstools extrapolated '
+              'from a few fields)', '',
+              '| library | ' + ' | '.join(names) + ' |',
+              '|---|' + '---:|' * len(names)]
+    for lib in libs:
+      cells = []
+      for n in names:
+        m = next((m for m in fields if m['library'] == lib and m['name'] == n),
+                 None)
+        cells.append(_fmt(m['value']) + ('*' if m and m['notes'] else '')
+                     if m else '—')
+      lines.append(f'| {lib} | ' + ' | '.join(cells) + ' |')
+    rs = [r for r in ratios(result) if r['benchmark'] == 'fields']
+    if rs:
+      lines.append('')
+      for r in rs:
+        lines.append(
+            f"{r['name']}: jaxaug / {r.get('best_jax_peer')} = "
+            f"{r.get('ratio_vs_best_jax_peer', float('nan')):.2f}x, "
+            f"jaxaug / best gstools = "
+            f"{r.get('ratio_vs_best_gstools', float('nan')):.0f}x.")
+    lines.append('')
+
+  aug = _rows(result, 'field_augment')
+  if aug:
+    lines += ['**Random field augmentations** (jaxaug, images/s)', '',
+              '| op | size | batch | images/s |', '|---|---:|---:|---:|']
+    for m in aug:
+      lines.append(f"| {m['name'].rsplit('_', 1)[0]} | {m['params']['size']} "
+                   f"| {m['params']['batch']} | {_fmt(m['value'])} |")
+    lines.append('')
+
+  train = _rows(result, 'training')
+  if train:
+    p = train[0]['params']
+    lines += [f"**Training step** ({p['model']}, batch {p['batch']} -> "
+              f"{p['views']} views of {p['size']}x{p['size']}, "
+              'forward + backward + optax update, one jit)', '',
+              '| variant | step (s) | augmentation alone (s) | '
+              'fraction of step augmenting |', '|---|---:|---:|---:|']
+    by = {m['name']: m for m in train}
+    for v in ('none', 'simclr', 'simclr+fields'):
+      st = by.get(f'step_{v}')
+      if not st:
+        continue
+      a = by.get(f'augment_only_{v}')
+      f = by.get(f'augment_fraction_{v}')
+      alone = _fmt(a['value']) if a else '—'
+      frac = (f"{f['value']:.1%} (alone / step: "
+              f"{f['params']['augment_only_fraction']:.1%})" if f else '—')
+      lines.append(f"| {v} | {_fmt(st['value'])} | {alone} | {frac} |")
+    lines.append('')
+
+  scal = _rows(result, 'scaling')
+  if scal:
+    lines += ['**Scaling** (jaxaug SimCLR two views, views/s; plot in '
+              '`docs/figures/benchmarks.png`)', '',
+              '| sweep | batch | size | views/s |', '|---|---:|---:|---:|']
+    for m in scal:
+      lines.append(f"| {m['params']['sweep']} | {m['params']['batch']} | "
+                   f"{m['params']['size']} | {_fmt(m['value'])} |")
+    lines.append('')
+
+  errors = [m for m in result['measurements'] if 'error' in m]
+  if errors:
+    lines += ['Failed measurements:', '']
+    lines += [f"- {m['benchmark']} {m['name']} {m['library']}: {m['error']}"
+              for m in errors]
+    lines.append('')
+  return '\n'.join(lines)

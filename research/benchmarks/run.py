@@ -1,0 +1,140 @@
+"""Runs the benchmarks and writes `results/<machine>.json` and `.md`.
+
+Usage:
+  python -m research.benchmarks.run [--machine cpu-2core] [--quick]
+      [--only simclr,fields,training,scaling] [--out DIR] [--figure PATH]
+
+`make bench` runs everything (about 15-20 minutes on a 2-core CPU). `--quick`
+runs every benchmark at tiny sizes (seconds of compute, for the smoke test);
+its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import sys
+import time
+from typing import Any, Optional, Sequence
+
+BENCHMARKS = ('simclr', 'fields', 'training', 'scaling')
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def _loadavg() -> Optional[str]:
+  try:
+    return ' '.join(f'{x:.2f}' for x in os.getloadavg())
+  except OSError:
+    return None
+
+
+def _jsonable(x: Any) -> Any:
+  if hasattr(x, 'to_dict'):
+    return _jsonable(x.to_dict())
+  if isinstance(x, dict):
+    return {k: _jsonable(v) for k, v in x.items()}
+  if isinstance(x, (list, tuple)):
+    return [_jsonable(v) for v in x]
+  if isinstance(x, float) and not math.isfinite(x):
+    return None
+  if hasattr(x, 'item'):
+    return x.item()
+  return x
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--machine', default=None,
+                      help='result file name (default: cpu-<N>core or '
+                      '<gpu kind>)')
+  parser.add_argument('--quick', action='store_true',
+                      help='tiny sizes: a smoke test, not a measurement')
+  parser.add_argument('--only', default=','.join(BENCHMARKS),
+                      help=f'comma-separated subset of {BENCHMARKS}')
+  parser.add_argument('--out', default=os.path.join(HERE, 'results'),
+                      help='directory for <machine>.json and <machine>.md')
+  parser.add_argument('--figure',
+                      default=os.path.join(REPO, 'docs', 'figures',
+                                           'benchmarks.png'),
+                      help='scaling plot path ("" to skip)')
+  parser.add_argument('--train-batch', type=int, default=None,
+                      help='batch of the training-step benchmark (default 32)')
+  args = parser.parse_args(argv)
+
+  import jax
+  from research.benchmarks import common
+
+  names = [n.strip() for n in args.only.split(',') if n.strip()]
+  unknown = sorted(set(names) - set(BENCHMARKS))
+  if unknown:
+    parser.error(f'unknown benchmarks {unknown}; choose from {BENCHMARKS}')
+  machine = args.machine
+  if machine is None:
+    dev = jax.devices()[0]
+    machine = (f'cpu-{os.cpu_count()}core' if dev.platform == 'cpu' else
+               dev.device_kind.lower().replace(' ', '-'))
+
+  def log(msg: str) -> None:
+    print(msg, flush=True)
+
+  meta = common.machine_info()
+  meta.update(
+      timestamp=datetime.datetime.now(datetime.timezone.utc).isoformat(
+          timespec='seconds'),
+      quick=args.quick, benchmarks=names, loadavg_start=_loadavg(),
+      versions=common.library_versions(
+          ['jax', 'jaxlib', 'augmax', 'dm-pix', 'gstools', 'powerbox', 'flax',
+           'optax', 'numpy']),
+      command=' '.join(['python -m research.benchmarks.run'] +
+                       list(argv if argv is not None else sys.argv[1:])))
+  measurements: list[Any] = []
+  durations = {}
+  for name in names:
+    log(f'[{name}]')
+    t0 = time.perf_counter()
+    if name == 'simclr':
+      from research.benchmarks import simclr_pipeline as mod
+      measurements += mod.run(quick=args.quick, log=log)
+    elif name == 'fields':
+      from research.benchmarks import fields_bench as mod
+      measurements += mod.run(quick=args.quick, log=log)
+    elif name == 'training':
+      from research.benchmarks import training as mod
+      measurements += mod.run(quick=args.quick, log=log,
+                              batch=args.train_batch)
+    elif name == 'scaling':
+      from research.benchmarks import scaling as mod
+      measurements += mod.run(quick=args.quick, log=log)
+    durations[name] = time.perf_counter() - t0
+    log(f'[{name}] {durations[name]:.0f} s')
+  meta['loadavg_end'] = _loadavg()
+  meta['durations_s'] = durations
+
+  from research.benchmarks import report
+  result = _jsonable({'machine': machine, 'meta': meta,
+                      'measurements': measurements})
+  result['ratios'] = report.ratios(result)
+  os.makedirs(args.out, exist_ok=True)
+  json_path = os.path.join(args.out, f'{machine}.json')
+  with open(json_path, 'w', encoding='utf-8') as f:
+    json.dump(result, f, indent=1)
+  md = report.markdown(result)
+  with open(os.path.join(args.out, f'{machine}.md'), 'w',
+            encoding='utf-8') as f:
+    f.write(md + '\n')
+  if args.figure and 'scaling' in names:
+    from research.benchmarks import scaling
+    scaling.plot(result['measurements'], args.figure,
+                 title=f'jaxaug SimCLR pipeline throughput, {machine} '
+                 f'(JAX {meta["jax_version"]})')
+  log(md)
+  log(f'wrote {json_path}')
+  return result
+
+
+if __name__ == '__main__':
+  main()

@@ -1,0 +1,222 @@
+"""SimCLR two-view pipeline throughput: jaxaug vs augmax vs dm_pix.
+
+Every library gets the same input (a batch of `batch` float32 images in [0, 1],
+`size` x `size` x 3, already on the device) and must produce two independently
+augmented views of every image (2 * batch views) at the same `size`. The recipe
+(google-research/simclr, DESIGN.md section 3.3): random resized crop (area
+0.08-1, aspect 3/4-4/3), horizontal flip p=0.5, colour jitter p=0.8 (brightness,
+contrast, saturation 0.8*s, hue 0.2*s), grayscale p=0.2, Gaussian blur p=0.5
+with sigma in [0.1, 2] and a kernel of ~10% of the side (odd). The blur is kept
+at 32x32 too (3 taps) so that every library does the same work at both sizes;
+"simclr_cifar_32" is the CIFAR recipe without blur, for all three libraries.
+
+Differences forced by the peers (documented in the README):
+- augmax: `RandomSizedCrop` keeps the aspect ratio (square crops only) and
+  samples a zoom log-uniformly; its `ColorJitter` works in HSV, its saturation
+  jitter is a no-op (the adjusted value is discarded), it drops ops whose
+  strength is 0, and it applies ops in a fixed order; its `GaussianBlur` has a
+  fixed sigma (one kernel for the whole batch) and convolves with a dense
+  N x N kernel (N = ceil(2 * sigma)).
+- dm_pix: no random resized crop: a crop of one static size
+  (`round(0.75 * size)`, the mean side of the SimCLR area range) at a random
+  position, resized back with `jax.image.resize` (bilinear); jitter ops in a
+  fixed order; grayscale mixed in with `jnp.where`; blur with its separable
+  two-pass depthwise convolution and a random sigma.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+from research.benchmarks import common
+
+AugFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def blur_kernel_size(size: int) -> int:
+  """Odd kernel size of ~10% of the side, as in SimCLR (224 -> 23, 32 -> 3)."""
+  k = int(size * 0.1)
+  return k if k % 2 == 1 else k + 1
+
+
+def strength_for(size: int) -> float:
+  """Colour strength s: 0.5 for CIFAR-sized images, 1.0 for ImageNet-sized."""
+  return 0.5 if size <= 64 else 1.0
+
+
+# ----------------------------------------------------------------- peers ----
+
+def augmax_pipeline(size: int, *, strength: float, blur: bool = True) -> AugFn:
+  """augmax's closest chain to SimCLR: `fn(key, image) -> image`."""
+  import augmax
+  max_zoom = 1.0 / math.sqrt(0.08)  # smallest crop: 8% of the area
+  taps = blur_kernel_size(size)
+  ops = [
+      augmax.RandomSizedCrop(size, size, zoom_range=(1.0, max_zoom)),
+      augmax.HorizontalFlip(p=0.5),
+      augmax.ColorJitter(brightness=0.8 * strength, contrast=0.8 * strength,
+                         saturation=0.8 * strength, hue=0.2 * strength, p=0.8),
+      augmax.RandomGrayscale(p=0.2),
+  ]
+  if blur:
+    # augmax's kernel has N = ceil(2 * sigma) taps: sigma = taps / 2.
+    ops.append(augmax.GaussianBlur(sigma=taps / 2, p=0.5))
+  chain = augmax.Chain(*ops)
+  return lambda key, image: chain(key, image)
+
+
+def dm_pix_pipeline(size: int, *, strength: float, blur: bool = True) -> AugFn:
+  """SimCLR composed from dm_pix building blocks: `fn(key, image) -> image`."""
+  import dm_pix as pix
+  crop = max(1, round(0.75 * size))
+  taps = blur_kernel_size(size)
+  s = strength
+
+  def aug(key, image):
+    ks = jax.random.split(key, 10)
+    x = pix.random_crop(ks[0], image, (crop, crop, image.shape[-1]))
+    x = jax.image.resize(x, (size, size, image.shape[-1]), 'bilinear')
+    x = pix.random_flip_left_right(ks[1], x)
+    j = jnp.clip(pix.random_brightness(ks[2], x, 0.8 * s), 0., 1.)
+    j = jnp.clip(pix.random_contrast(ks[3], j, 1 - 0.8 * s, 1 + 0.8 * s), 0., 1.)
+    j = jnp.clip(pix.random_saturation(ks[4], j, 1 - 0.8 * s, 1 + 0.8 * s),
+                 0., 1.)
+    j = jnp.clip(pix.random_hue(ks[5], j, 0.2 * s), 0., 1.)
+    x = jnp.where(jax.random.bernoulli(ks[6], 0.8), j, x)
+    g = jnp.broadcast_to(pix.rgb_to_grayscale(x, keep_dims=True), x.shape)
+    x = jnp.where(jax.random.bernoulli(ks[7], 0.2), g, x)
+    if not blur:
+      return x
+    sigma = jax.random.uniform(ks[8], (), minval=0.1, maxval=2.0)
+    b = pix.gaussian_blur(x, sigma, taps)
+    return jnp.where(jax.random.bernoulli(ks[9], 0.5), b, x)
+
+  return aug
+
+
+def vmapped_two_views(aug: AugFn) -> Callable[[jax.Array, jax.Array], Any]:
+  """Two independent views per image with `vmap` over split keys, jitted."""
+  batched = jax.vmap(aug)
+
+  def two(key, images):
+    n = images.shape[0]
+    keys = jax.random.split(key, 2 * n)
+    return batched(keys[:n], images), batched(keys[n:], images)
+
+  return jax.jit(two)
+
+
+# ---------------------------------------------------------------- jaxaug ----
+
+def jaxaug_two_views(size: int, *, strength: float,
+                     blur: bool = True) -> Callable[..., Any]:
+  """jaxaug's SimCLR preset (ImageNet recipe) through `two_views`."""
+  from jaxaug import presets
+  aug = presets.simclr(size, strength=strength, blur=blur)
+  return jax.jit(lambda key, images: presets.two_views(key, images, aug))
+
+
+PIPELINES: dict[str, Callable[..., Callable[..., Any]]] = {
+    'jaxaug': jaxaug_two_views,
+    'dm_pix': lambda size, strength, blur=True: vmapped_two_views(
+        dm_pix_pipeline(size, strength=strength, blur=blur)),
+    'augmax': lambda size, strength, blur=True: vmapped_two_views(
+        augmax_pipeline(size, strength=strength, blur=blur)),
+}
+
+
+def make_images(batch: int, size: int, seed: int = 0) -> jax.Array:
+  """A device-resident batch of float32 images in [0, 1]."""
+  return jax.random.uniform(jax.random.key(seed), (batch, size, size, 3),
+                            jnp.float32)
+
+
+def _measurement(library: str, name: str, *, size: int, batch: int,
+                 blur: bool, seconds: float, times: list[float],
+                 first: float) -> common.Measurement:
+  views = 2 * batch
+  return common.Measurement(
+      benchmark='simclr', name=name, library=library,
+      value=common.rate(views, seconds), unit='views/s', seconds=seconds,
+      repetitions=len(times), items=views,
+      params={'size': size, 'batch': batch, 'views': views,
+              'strength': strength_for(size), 'blur': blur,
+              'blur_taps': blur_kernel_size(size) if blur else 0,
+              'first_call_s': first, 'times_s': times})
+
+
+def bench_one(library: str, *, size: int, batch: int, repetitions: int,
+              blur: bool = True, images: jax.Array | None = None
+              ) -> common.Measurement:
+  """Views per second of one library's two-view pipeline."""
+  fn = PIPELINES[library](size, strength=strength_for(size), blur=blur)
+  if images is None:
+    images = make_images(batch, size)
+  base = jax.random.key(1)
+  seconds, times, first = common.time_calls(
+      lambda i: fn(jax.random.fold_in(base, i), images),
+      repetitions=repetitions)
+  return _measurement(library, f'simclr_{size}', size=size, batch=batch,
+                      blur=blur, seconds=seconds, times=times, first=first)
+
+
+def bench_interleaved(libraries: list[str], *, name: str, size: int,
+                      batch: int, repetitions: int, blur: bool,
+                      log: Callable[[str], None]) -> list[Any]:
+  """Compiles every library, then times them in turn, `repetitions` rounds.
+
+  Interleaving spreads any background load on a shared machine evenly over
+  the libraries instead of penalising whichever ran during a busy spell.
+  """
+  images = make_images(batch, size)
+  base = jax.random.key(1)
+  fns, firsts, out = {}, {}, []
+  for library in libraries:
+    try:
+      fn = PIPELINES[library](size, strength=strength_for(size), blur=blur)
+      _, _, firsts[library] = common.time_calls(
+          lambda i, fn=fn: fn(jax.random.fold_in(base, i), images),
+          repetitions=0)
+      fns[library] = fn
+    except Exception as e:  # pylint: disable=broad-except
+      out.append({'benchmark': 'simclr', 'name': name, 'library': library,
+                  'error': f'{type(e).__name__}: {e}'})
+      log(f'  {name} {library}: FAILED {type(e).__name__}: {e}')
+  times: dict[str, list[float]] = {lib: [] for lib in fns}
+  for r in range(repetitions):
+    for library, fn in fns.items():
+      _, t, _ = common.time_calls(
+          lambda i, fn=fn, r=r: fn(jax.random.fold_in(base, 1000 + r), images),
+          repetitions=1, warmup=0)
+      times[library].extend(t)
+  for library in fns:
+    m = _measurement(library, name, size=size, batch=batch, blur=blur,
+                     seconds=statistics.median(times[library]),
+                     times=times[library], first=firsts[library])
+    out.append(m)
+    log(f'  {name:16s} b{batch} {library:8s} {m.value:10.1f} views/s '
+        f'({m.seconds:.3f} s/call, first call {m.params["first_call_s"]:.1f} s)')
+  return out
+
+
+def run(*, quick: bool, log: Callable[[str], None] = print) -> list[Any]:
+  """All libraries at 32x32 (blur and no blur) and 224x224 (tiny if quick)."""
+  if quick:
+    configs = [('simclr_16', 16, 4, 1, True)]
+  else:
+    # 224x224 peers take 10-25 s per batch here: 3 rounds keep the whole
+    # benchmark within a few minutes.
+    configs = [('simclr_32', 32, 256, 7, True),
+               ('simclr_cifar_32', 32, 256, 7, False),
+               ('simclr_224', 224, 256, 3, True)]
+  out = []
+  for name, size, batch, reps, blur in configs:
+    out.extend(bench_interleaved(list(PIPELINES), name=name, size=size,
+                                 batch=batch, repetitions=reps, blur=blur,
+                                 log=log))
+  return out
