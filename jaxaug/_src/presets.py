@@ -1,18 +1,236 @@
-"""Placeholder: to be replaced by the module owner."""
+"""Ready-made augmentation pipelines: SimCLR recipes and random fields.
 
-def simclr(*args, **kwargs):
-  raise NotImplementedError('simclr')
+Every preset returns `fn(key, image) -> image` for one `(H, W, C)` float RGB
+image in [0, 1] (convert uint8 images with `jaxaug.to_float` first; integer
+images raise a TypeError). Presets that crop return `(size, size, C)` (or
+`(size_h, size_w, C)`) whatever the input size. Pipelines are built with
+`jaxaug.chain`, so the random resized crop and the flip are fused into one
+resampling pass. Each returned function carries an `ops` attribute: the
+`(name, fn)` steps in the order they run, for inspection.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+
+from jaxaug._src import checks
+from jaxaug._src import color
+from jaxaug._src import compose
+from jaxaug._src import field_augment
+from jaxaug._src import filters
+from jaxaug._src import geometric
+
+Augmentation = Callable[[jax.Array, jax.Array], jax.Array]
+RandomFieldSpec = Union[None, str, Mapping[str, Any], Augmentation]
 
 
-def simclr_cifar(*args, **kwargs):
-  raise NotImplementedError('simclr_cifar')
+def random_field(setting: str = "mild", **overrides: Any) -> Augmentation:
+  """Random field augmentation (geometric warp + colour) with a preset.
+
+  Thin wrapper over `random_field_augmentation` of the random field module:
+  a named setting ("mild", "medium", "strong"; "mild" keeps the object
+  recognisable, as the paper recommends) whose field magnitudes and length
+  scales can be overridden by keyword (e.g. `rotation=0.2`).
+
+  Args:
+    setting: name of the starting setting.
+    **overrides: keyword options replacing those of the setting (see
+      `jaxaug.random_field_warp` and `jaxaug.random_field_color`).
+
+  Returns:
+    `fn(key, image) -> image` for `(H, W, 3)` float images in [0, 1],
+    keeping shape and dtype.
+
+  Raises:
+    ValueError: unknown setting or option (raised by the field module).
+
+  Example:
+    >>> import jax, jax.numpy as jnp, jaxaug
+    >>> aug = jaxaug.presets.random_field("mild", rotation=0.1)
+    >>> aug(jax.random.key(0), jnp.full((32, 32, 3), .5)).shape
+    (32, 32, 3)
+  """
+  make = getattr(field_augment, "random_field_augmentation", None)
+  if make is None:
+    raise NotImplementedError(
+        "jaxaug._src.field_augment.random_field_augmentation is not "
+        "available yet")
+  return make(setting, **overrides)
 
 
-def two_views(*args, **kwargs):
-  raise NotImplementedError('two_views')
+def _field_op(spec: RandomFieldSpec) -> Optional[Augmentation]:
+  if spec is None:
+    return None
+  if isinstance(spec, str):
+    return random_field(spec)
+  if isinstance(spec, Mapping):
+    options = dict(spec)
+    setting = options.pop("setting", "mild")
+    return random_field(setting, **options)
+  if callable(spec):
+    return spec
+  raise TypeError(f"random_field must be None, a setting name ('mild', "
+                  f"'medium', 'strong'), a dict of overrides or a callable "
+                  f"fn(key, image), got {type(spec).__name__}")
 
 
-def random_field(*args, **kwargs):
-  raise NotImplementedError('random_field')
+def _blur_kernel_size(size: tuple[int, int]) -> int:
+  # SimCLR: kernel_size = side // 10, radius = kernel_size // 2, taps =
+  # 2 * radius + 1 (23 at 224 px, 3 at 32 px).
+  return max(1, (min(size) // 10) // 2 * 2 + 1)
 
 
+def _pipeline(steps: Sequence[tuple[str, Augmentation]],
+              doc: str) -> Augmentation:
+  chained = compose.chain(*(fn for _, fn in steps))
+
+  def augment(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
+    checks.check_key(key)
+    image = checks.check_image(image, channels=(3,))
+    return chained(key, image)
+
+  augment.ops = tuple(steps)
+  augment.__doc__ = doc
+  return augment
+
+
+def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
+           blur: bool = True,
+           random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
+  """SimCLR's ImageNet augmentation (Chen et al., 2020, google-research/simclr).
+
+  Steps, in order:
+    1. `random_resized_crop` to `size` (area 0.08-1, aspect 3/4-4/3,
+       bilinear; the original uses bicubic);
+    2. `random_flip_left_right` (p = 0.5), fused with the crop;
+    3. optional random field augmentation (`random_field` not None), applied
+       to the cropped image;
+    4. `color_jitter` with brightness = contrast = saturation = 0.8 s and
+       hue = 0.2 s, random order, clip after each op, applied with p = 0.8;
+    5. `random_grayscale` (p = 0.2);
+    6. if `blur`: `random_gaussian_blur` with sigma uniform in [0.1, 2.0],
+       kernel 10% of the (smaller) side made odd, applied with p = 0.5.
+
+  Args:
+    size: static output side, int or `(height, width)`.
+    strength: colour strength s >= 0 (1.0 for ImageNet; at most 2.5 so that
+      the hue strength stays <= 0.5).
+    blur: include the Gaussian blur step.
+    random_field: None (off), a setting name "mild"/"medium"/"strong", a
+      dict of overrides for `random_field` (optionally with a "setting"
+      key), or any `fn(key, image) -> image` to use in that slot.
+
+  Returns:
+    `fn(key, image) -> image`: `(H, W, 3)` float image in [0, 1] (any H, W)
+    to `(size_h, size_w, 3)` of the same dtype, in [0, 1]. Its `ops`
+    attribute lists the `(name, fn)` steps.
+
+  Raises:
+    ValueError: bad `size` or `strength`. TypeError: bad `random_field`.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, jaxaug
+    >>> aug = jaxaug.presets.simclr(24)
+    >>> aug(jax.random.key(0), jnp.full((32, 32, 3), .5)).shape
+    (24, 24, 3)
+  """
+  size = checks.check_size(size, "size")
+  checks.check_range(strength, "strength", 0.0, 2.5)
+  s = strength
+  steps: list[tuple[str, Augmentation]] = [
+      ("random_resized_crop",
+       functools.partial(geometric.random_resized_crop, size=size,
+                         area=(0.08, 1.0), aspect_ratio=(3 / 4, 4 / 3))),
+      ("random_flip_left_right",
+       functools.partial(geometric.random_flip_left_right, probability=0.5)),
+  ]
+  field = _field_op(random_field)
+  if field is not None:
+    steps.append(("random_field", field))
+  steps += [
+      ("color_jitter",
+       compose.random_apply(
+           functools.partial(color.color_jitter, brightness=0.8 * s,
+                             contrast=0.8 * s, saturation=0.8 * s,
+                             hue=0.2 * s), 0.8)),
+      ("random_grayscale",
+       functools.partial(color.random_grayscale, probability=0.2)),
+  ]
+  if blur:
+    steps.append(
+        ("random_gaussian_blur",
+         compose.random_apply(
+             functools.partial(filters.random_gaussian_blur,
+                               sigma=(0.1, 2.0),
+                               kernel_size=_blur_kernel_size(size)), 0.5)))
+  return _pipeline(steps, f"SimCLR augmentation to size {size}, strength "
+                   f"{strength}, blur={blur}, random_field={random_field!r}.")
+
+
+def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
+                 strength: float = 0.5,
+                 random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
+  """SimCLR's CIFAR augmentation: `simclr(size, strength=0.5, blur=False)`.
+
+  Args:
+    size: static output side (32 for CIFAR), int or `(height, width)`.
+    strength: colour strength s (0.5 for CIFAR-10 in the paper).
+    random_field: as in `simclr`.
+
+  Returns:
+    `fn(key, image) -> image` giving `(size, size, 3)` images in [0, 1].
+
+  Raises:
+    ValueError / TypeError: as `simclr`.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, jaxaug
+    >>> aug = jaxaug.presets.simclr_cifar()
+    >>> aug(jax.random.key(0), jnp.full((32, 32, 3), .5)).shape
+    (32, 32, 3)
+  """
+  return simclr(size, strength=strength, blur=False,
+                random_field=random_field)
+
+
+def two_views(key: jax.Array, images: jax.typing.ArrayLike,
+              aug: Augmentation) -> tuple[jax.Array, jax.Array]:
+  """Two independently augmented views of every image in a batch.
+
+  `2 B` keys are split from `key`, one per (view, example), so no two views
+  share randomness; `aug` is `vmap`-ed over them in one call.
+
+  Args:
+    key: PRNG key.
+    images: `(B, H, W, C)` float images in [0, 1].
+    aug: `fn(key, image) -> image`, e.g. `simclr(224)`.
+
+  Returns:
+    `(views1, views2)`, each `(B, ...)` with the per-image output shape of
+    `aug` (e.g. `(B, size, size, C)`).
+
+  Raises:
+    TypeError: bad key, non-float images, non-callable `aug`.
+    ValueError: `images` not of rank 4.
+
+  Example:
+    >>> import jax, jax.numpy as jnp, jaxaug
+    >>> v1, v2 = jaxaug.presets.two_views(
+    ...     jax.random.key(0), jnp.full((4, 32, 32, 3), .5),
+    ...     jaxaug.presets.simclr_cifar())
+    >>> v1.shape
+    (4, 32, 32, 3)
+  """
+  checks.check_key(key)
+  images = checks.check_image(images, name="images", ndim=4)
+  if not callable(aug):
+    raise TypeError(f"aug must be a callable fn(key, image), got "
+                    f"{type(aug).__name__}")
+  b = images.shape[0]
+  keys = jax.random.split(key, 2 * b).reshape(2, b)
+  views = jax.vmap(jax.vmap(aug), (0, None))(keys, images)
+  return views[0], views[1]
