@@ -252,11 +252,15 @@ def _synthesise(p: _Pairs, key, hard_idx, num_mix, num_mix_query,
   """
   n_hard = hard_idx.shape[1]
   bg, b = p.bg, p.b
-  k1, k2, k3, k4 = jax.random.split(key, 4)
-  pair = jax.random.randint(k1, (2, bg, num_mix, 2), 0, n_hard)
-  alpha = jax.random.uniform(k2, (2, bg, num_mix, 1))
-  pick = jax.random.randint(k3, (2, bg, num_mix_query), 0, n_hard)
-  beta = jax.random.uniform(k4, (2, bg, num_mix_query, 1), maxval=0.5)
+  # One uniform draw for everything (indices by flooring): threefry is slow to
+  # compile on CPU, and four separate randint/uniform calls cost seconds.
+  u = jax.random.uniform(key, (2, bg, 3 * num_mix + 2 * num_mix_query))
+  to_idx = lambda v: jnp.minimum((v * n_hard).astype(jnp.int32), n_hard - 1)
+  s1, s2 = 3 * num_mix, 3 * num_mix + num_mix_query
+  pair = to_idx(u[..., :2 * num_mix]).reshape(2, bg, num_mix, 2)
+  alpha = u[..., 2 * num_mix:s1, None]
+  pick = to_idx(u[..., s1:s2])
+  beta = 0.5 * u[..., s2:, None]
 
   def local(x):  # rows of this shard's anchors, both views: (2B, ...)
     start = (0, c.shard_index(axis_name) * b) + (0,) * (x.ndim - 2)

@@ -55,7 +55,8 @@ def cross_entropy(logits: jax.typing.ArrayLike, labels: jax.typing.ArrayLike,
     raise ValueError(
         f"labels must have shape (B,) = ({b},) or (B, K) = ({b}, {k}) to match"
         f" logits, got {labels.shape}.")
-  if not 0.0 <= label_smoothing < 1.0:
+  smoothing = c.concrete(label_smoothing)
+  if smoothing is not None and not 0.0 <= smoothing < 1.0:
     raise ValueError(
         f"label_smoothing must be in [0, 1), got {label_smoothing}.")
   target = (1.0 - label_smoothing) * target + label_smoothing / k

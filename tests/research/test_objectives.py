@@ -12,6 +12,17 @@ from research.models import TemperatureNet
 
 B, D = 6, 5
 
+# Jitted entry points: one compiled program per configuration instead of
+# dozens of eagerly dispatched ops (eager mode is what makes CPU tests slow).
+ntxent = jax.jit(obj.ntxent)
+supcon = jax.jit(obj.supcon)
+mochi = jax.jit(obj.mochi,
+                static_argnames=("num_hardest", "num_mix", "num_mix_query"))
+hardest = jax.jit(obj.mochi_hardest_negatives, static_argnames="num_hardest")
+synthetic = jax.jit(obj.mochi_synthetic_negatives,
+                    static_argnames=("num_hardest", "num_mix", "num_mix_query"))
+cross_entropy = jax.jit(obj.cross_entropy, static_argnames="label_smoothing")
+
 
 def _views(seed=0, b=B, d=D):
   r = np.random.default_rng(seed)
@@ -60,7 +71,7 @@ def test_ntxent_matches_optax_and_numpy():
   labels = np.concatenate([np.arange(B)] * 2)
   worst_optax = worst_np = 0.0
   for t in (0.07, 0.5, 1.0):
-    loss, m = obj.ntxent(z1, z2, temperature=t)
+    loss, m = ntxent(z1, z2, temperature=t)
     ref = optax.losses.ntxent(jnp.concatenate([z1, z2]), jnp.asarray(labels), t)
     worst_optax = max(worst_optax, abs(float(loss) - float(ref)))
     worst_np = max(worst_np, abs(float(loss) - _np_ntxent(z1, z2, t)))
@@ -80,20 +91,20 @@ def test_ntxent_matches_optax_and_numpy():
 
 def test_ntxent_perfect_views_and_jit():
   z1, _ = _views(1)
-  _, m = obj.ntxent(z1, 3.0 * z1, temperature=0.1)
+  _, m = ntxent(z1, 3.0 * z1, temperature=0.1)
   assert float(m["contrastive_acc"]) == 1.0
   assert abs(float(m["pos_sim"]) - 1.0) < 1e-6
   z1, z2 = _views(2)
-  eager = obj.ntxent(z1, z2, temperature=0.2)[0]
-  jitted = jax.jit(lambda a, b: obj.ntxent(a, b, temperature=0.2)[0])(z1, z2)
+  eager = ntxent(z1, z2, temperature=0.2)[0]
+  jitted = jax.jit(lambda a, b: ntxent(a, b, temperature=0.2)[0])(z1, z2)
   np.testing.assert_allclose(eager, jitted, rtol=1e-6)
 
 
 def test_ntxent_gradient_matches_finite_differences():
   z1, z2 = _views(3, b=4, d=3)
   t = 0.3
-  g1, g2 = jax.grad(lambda a, b: obj.ntxent(a, b, temperature=t)[0],
-                    argnums=(0, 1))(z1, z2)
+  g1, g2 = jax.jit(jax.grad(lambda a, b: ntxent(a, b, temperature=t)[0],
+                            argnums=(0, 1)))(z1, z2)
   eps = 1e-6
   fd = np.zeros((2,) + z1.shape)
   for which in range(2):
@@ -113,9 +124,9 @@ def test_supcon_distinct_labels_equals_ntxent():
   z1, z2 = _views(4)
   f = np.stack([z1, z2], axis=1)
   for t in (0.07, 0.5):
-    ref, ref_m = obj.ntxent(z1, z2, temperature=t)
-    got, got_m = obj.supcon(f, jnp.arange(B) * 7, temperature=t)
-    got_none, _ = obj.supcon(f, None, temperature=t)
+    ref, ref_m = ntxent(z1, z2, temperature=t)
+    got, got_m = supcon(f, jnp.arange(B) * 7, temperature=t)
+    got_none, _ = supcon(f, None, temperature=t)
     np.testing.assert_allclose(got, ref, rtol=1e-6)
     np.testing.assert_allclose(got_none, ref, rtol=1e-6)
   for key in ("contrastive_acc", "pos_sim", "neg_sim"):
@@ -127,10 +138,10 @@ def test_supcon_repeated_labels_matches_numpy(views):
   r = np.random.default_rng(5 + views)
   f = r.normal(size=(7, views, D)).astype(np.float32)
   labels = np.array([0, 1, 0, 2, 1, 0, 3])  # label 3 alone: no positive at V=1
-  loss, m = obj.supcon(f, labels, temperature=0.1)
+  loss, m = supcon(f, labels, temperature=0.1)
   np.testing.assert_allclose(loss, _np_supcon(f, labels, 0.1), rtol=1e-5)
-  assert np.isfinite(np.asarray(jax.grad(
-      lambda x: obj.supcon(x, labels, temperature=0.1)[0])(f))).all()
+  assert np.isfinite(np.asarray(jax.jit(jax.grad(
+      lambda x: supcon(x, labels, temperature=0.1)[0]))(f))).all()
   z = _unit(f.reshape(-1, D))
   lab = np.repeat(labels, views)
   same = lab[:, None] == lab[None, :]
@@ -143,7 +154,7 @@ def test_supcon_repeated_labels_matches_numpy(views):
 
 def test_mochi_hardest_negatives_match_argsort():
   z1, z2 = _views(6, b=8)
-  got = np.asarray(obj.mochi_hardest_negatives(z1, z2, num_hardest=5))
+  got = np.asarray(hardest(z1, z2, num_hardest=5))
   z = _unit(np.concatenate([z1, z2]))
   s = z @ z.T
   n = len(z)
@@ -156,15 +167,15 @@ def test_mochi_hardest_negatives_match_argsort():
 def test_mochi_zero_mixing_is_ntxent_and_mixing_raises_loss():
   z1, z2 = _views(7, b=8)
   key = jax.random.key(0)
-  ref, _ = obj.ntxent(z1, z2, temperature=0.2)
-  zero, _ = obj.mochi(z1, z2, key, temperature=0.2, num_mix=0, num_mix_query=0)
+  ref, _ = ntxent(z1, z2, temperature=0.2)
+  zero, _ = mochi(z1, z2, key, temperature=0.2, num_mix=0, num_mix_query=0)
   np.testing.assert_allclose(zero, ref, rtol=1e-6)
-  mixed, m = obj.mochi(z1, z2, key, temperature=0.2, num_hardest=6)
+  mixed, m = mochi(z1, z2, key, temperature=0.2, num_hardest=6)
   assert float(mixed) > float(ref) + 1e-3
   # Synthetic negatives mixed from hard negatives are harder than average.
   assert float(m["synthetic_sim"]) > float(m["neg_sim"])
-  again, _ = obj.mochi(z1, z2, key, temperature=0.2, num_hardest=6)
-  other, _ = obj.mochi(z1, z2, jax.random.key(1), temperature=0.2,
+  again, _ = mochi(z1, z2, key, temperature=0.2, num_hardest=6)
+  other, _ = mochi(z1, z2, jax.random.key(1), temperature=0.2,
                        num_hardest=6)
   assert float(again) == float(mixed) and float(other) != float(mixed)
 
@@ -186,17 +197,18 @@ def test_mochi_synthetic_negatives_carry_no_gradient():
   z1, z2 = _views(8, b=8)
   key = jax.random.key(3)
   kw = dict(num_hardest=6, num_mix=5, num_mix_query=3)
-  synth = obj.mochi_synthetic_negatives(z1, z2, key, **kw)
+  synth = synthetic(z1, z2, key, **kw)
   assert synth.shape == (16, 8, D)
   np.testing.assert_allclose(np.linalg.norm(synth, axis=-1), 1.0, rtol=1e-5)
-  loss_fn = lambda a, b: obj.mochi(a, b, key, temperature=0.2, **kw)[0]
+  loss_fn = lambda a, b: mochi(a, b, key, temperature=0.2, **kw)[0]
   np.testing.assert_allclose(loss_fn(z1, z2),
                              _loss_with_extra_negatives(z1, z2, synth, 0.2),
                              rtol=1e-6)
-  g = jax.grad(loss_fn, argnums=(0, 1))(z1, z2)
+  g = jax.jit(jax.grad(loss_fn, argnums=(0, 1)))(z1, z2)
   # Reference 1: synthetic negatives frozen as constants -> same gradient.
-  g_const = jax.grad(lambda a, b: _loss_with_extra_negatives(a, b, synth, 0.2),
-                     argnums=(0, 1))(z1, z2)
+  g_const = jax.jit(jax.grad(
+      lambda a, b: _loss_with_extra_negatives(a, b, synth, 0.2),
+      argnums=(0, 1)))(z1, z2)
   # Reference 2: synthetic negatives rebuilt differentiably -> different.
   def live(a, b):
     # Same values, but the synthetic negatives follow the embeddings (through
@@ -205,9 +217,9 @@ def test_mochi_synthetic_negatives_carry_no_gradient():
     moved = jnp.roll(q, 1, axis=0)[:, None, :]
     return _loss_with_extra_negatives(
         a, b, synth + moved - jax.lax.stop_gradient(moved), 0.2)
-  g_live = jax.grad(live, argnums=(0, 1))(z1, z2)
-  g_plain = jax.grad(lambda a, b: obj.ntxent(a, b, temperature=0.2)[0],
-                     argnums=(0, 1))(z1, z2)
+  g_live = jax.jit(jax.grad(live, argnums=(0, 1)))(z1, z2)
+  g_plain = jax.jit(jax.grad(lambda a, b: ntxent(a, b, temperature=0.2)[0],
+                             argnums=(0, 1)))(z1, z2)
   for a, b, c, p in zip(g, g_const, g_live, g_plain):
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert np.abs(np.asarray(a) - np.asarray(c)).max() > 1e-4
@@ -229,7 +241,8 @@ def test_multihead_matches_formula_and_reaches_temperature_net():
   params = [np.asarray(x, np.float64) for x in (
       net.fc1.kernel[...], net.fc1.bias[...], net.fc2.kernel[...],
       net.fc2.bias[...])]
-  loss, m = obj.multihead(h1, h2, net, beta=0.1)
+  loss, m = nnx.jit(lambda net, a, b: obj.multihead(a, b, net, beta=0.1))(
+      net, h1, h2)
   total = 0.0
   taus = []
   for head in range(c_):
@@ -252,11 +265,11 @@ def test_multihead_matches_formula_and_reaches_temperature_net():
 
   def loss_fn(net, h1, h2):
     return obj.multihead(h1, h2, net)[0]
-  grads = nnx.grad(loss_fn)(net, h1, h2)
+  grads = nnx.jit(nnx.grad(loss_fn))(net, h1, h2)
   leaves = [np.asarray(x) for x in jax.tree.leaves(nnx.state(grads))]
   assert all(np.isfinite(x).all() for x in leaves)
   assert all(np.abs(x).max() > 0 for x in leaves)
-  gh = jax.grad(loss_fn, argnums=1)(net, h1, h2)
+  gh = nnx.jit(nnx.grad(loss_fn, argnums=1))(net, h1, h2)
   assert np.isfinite(np.asarray(gh)).all() and np.abs(gh).max() > 0
 
 
@@ -264,13 +277,14 @@ def test_temperature_range():
   net = TemperatureNet(dim=4, hidden=8, rngs=nnx.Rngs(1))
   r = np.random.default_rng(0)
   a = r.normal(size=(64, 4)).astype(np.float32)
-  tau = np.asarray(net(a, a[::-1]))
+  call = nnx.jit(lambda net, x, y: net(x, y))
+  tau = np.asarray(call(net, a, a[::-1]))
   assert ((tau > 1e-5) & (tau < 2)).all()
-  pair = np.asarray(net(a[:, None], a[None, :]))
+  pair = np.asarray(call(net, a[:, None], a[None, :]))
   assert pair.shape == (64, 64)
   np.testing.assert_allclose(pair[np.arange(64), np.arange(64)[::-1]], tau,
                              rtol=1e-6)
-  extreme = np.asarray(net(1e4 * a, -1e4 * a))
+  extreme = np.asarray(call(net, 1e4 * a, -1e4 * a))
   assert np.isfinite(extreme).all()
   assert ((extreme >= 1e-5) & (extreme <= 2)).all()
 
@@ -279,13 +293,13 @@ def test_cross_entropy_matches_optax():
   r = np.random.default_rng(10)
   logits = r.normal(size=(6, 4)).astype(np.float32)
   labels = np.array([0, 3, 1, 1, 2, 0])
-  loss, m = obj.cross_entropy(logits, labels)
+  loss, m = cross_entropy(logits, labels)
   ref = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
   np.testing.assert_allclose(loss, ref, rtol=1e-6)
   np.testing.assert_allclose(m["accuracy"],
                              np.mean(logits.argmax(1) == labels))
   soft = r.dirichlet(np.ones(4), size=6).astype(np.float32)
-  loss, _ = obj.cross_entropy(logits, soft, label_smoothing=0.1)
+  loss, _ = cross_entropy(logits, soft, label_smoothing=0.1)
   ref = optax.softmax_cross_entropy(logits,
                                     optax.smooth_labels(soft, 0.1)).mean()
   np.testing.assert_allclose(loss, ref, rtol=1e-6)
