@@ -81,10 +81,17 @@ show([photo, image], ["china.jpg", f"{SIZE}x{SIZE} centre crop"], ncols=2,
 # e.g. one angle per example under `vmap`). Everything that moves pixels goes
 # through one shared resampler (`jaxaug.map_coordinates`: nearest, bilinear,
 # bicubic; boundary modes reflect / constant / edge / wrap).
+#
+# Each figure below is one `jax.jit`-compiled function: every op is a pure JAX
+# function, so a whole list of them compiles into one XLA program.
 
 # %%
 q = SIZE // 4
-show([
+
+
+@jax.jit
+def geometric(image):
+  return [
     image,
     jaxaug.flip_left_right(image),
     jaxaug.flip_up_down(image),
@@ -100,7 +107,10 @@ show([
     jaxaug.resized_crop(image, (q, q, 2 * q, 2 * q), size=SIZE),
     jaxaug.pad(jaxaug.center_crop(image, size=SIZE - 2 * (q // 2)), q // 2,
                mode="reflect"),
-], ["original", "flip_left_right", "flip_up_down", "rot90", "rotate 0.4",
+  ]
+
+
+show(geometric(image), ["original", "flip_left_right", "flip_up_down", "rot90", "rotate 0.4",
     "rotate, constant", "translate", "scale 1.4", "shear 0.3",
     "affine_transform", "resized_crop", "center_crop + pad"])
 
@@ -109,8 +119,10 @@ show([
 # keys rather than reusing them.
 
 # %%
-keys = jax.random.split(jax.random.key(0), 12)
-show([
+@jax.jit
+def random_geometric(key, image):
+  keys = jax.random.split(key, 12)
+  return [
     jaxaug.random_flip_left_right(keys[0], image, probability=1.0),
     jaxaug.random_flip_up_down(keys[1], image, probability=1.0),
     jaxaug.random_rot90(keys[2], image),
@@ -124,7 +136,10 @@ show([
     jaxaug.random_resized_crop(keys[9], image, size=SIZE),
     jaxaug.random_crop(keys[10], image, size=SIZE // 2),
     jaxaug.random_crop(keys[11], image, size=SIZE // 2),
-], ["random_flip_left_right", "random_flip_up_down", "random_rot90",
+  ]
+
+
+show(random_geometric(jax.random.key(0), image), ["random_flip_left_right", "random_flip_up_down", "random_rot90",
     "random_rotate", "random_affine", "random_translate", "random_scale",
     "random_shear", "random_resized_crop", "random_resized_crop",
     "random_crop", "random_crop"])
@@ -133,7 +148,9 @@ show([
 # ## Colour ops
 
 # %%
-show([
+@jax.jit
+def colour(image):
+  return [
     image,
     jaxaug.adjust_brightness(image, 0.25),
     jaxaug.adjust_contrast(image, 2.0),
@@ -152,15 +169,20 @@ show([
     jaxaug.gaussian_blur(image, 1.0),
     jaxaug.gaussian_blur(image, 3.0),
     jaxaug.cutout(image, (q, q, q, 2 * q), value=0.5),
-], ["original", "adjust_brightness", "adjust_contrast", "adjust_saturation",
+  ]
+
+
+show(colour(image), ["original", "adjust_brightness", "adjust_contrast", "adjust_saturation",
     "adjust_hue", "adjust_gamma", "rgb_to_grayscale", "solarize", "posterize 2",
     "equalize", "autocontrast (dim input)", "invert", "adjust_sharpness",
     "hsv round trip", "hue channel", "gaussian_blur 1", "gaussian_blur 3",
     "cutout"])
 
 # %%
-keys = jax.random.split(jax.random.key(1), 12)
-show([
+@jax.jit
+def random_colour(key, image):
+  keys = jax.random.split(key, 12)
+  return [
     jaxaug.random_brightness(keys[0], image, max_delta=0.3),
     jaxaug.random_contrast(keys[1], image, lower=0.3, upper=2.0),
     jaxaug.random_saturation(keys[2], image, lower=0.0, upper=3.0),
@@ -175,7 +197,10 @@ show([
                         saturation=0.4, hue=0.1),
     jaxaug.color_jitter(keys[11], image, brightness=0.4, contrast=0.4,
                         saturation=0.4, hue=0.1),
-], ["random_brightness", "random_contrast", "random_saturation", "random_hue",
+  ]
+
+
+show(random_colour(jax.random.key(1), image), ["random_brightness", "random_contrast", "random_saturation", "random_hue",
     "random_gamma", "random_grayscale", "random_solarize", "random_sharpness",
     "random_gaussian_blur", "random_erasing", "color_jitter", "color_jitter"])
 
@@ -186,10 +211,13 @@ show([
 # under `jit` and `vmap` like everything else.
 
 # %%
-keys = jax.random.split(jax.random.key(2), 12)
-show([jaxaug.rand_augment(k, image, num_ops=2, magnitude=9) for k in keys[:6]]
-     + [jaxaug.trivial_augment(k, image) for k in keys[6:]],
-     ["rand_augment"] * 6 + ["trivial_augment"] * 6)
+keys = jax.random.split(jax.random.key(2), 6)
+policies = jax.jit(lambda keys, image: (
+    jax.vmap(lambda k: jaxaug.rand_augment(k, image, num_ops=2,
+                                           magnitude=9))(keys),
+    jax.vmap(lambda k: jaxaug.trivial_augment(k, image))(keys)))
+ra, ta = policies(keys, image)
+show(list(ra) + list(ta), ["rand_augment"] * 6 + ["trivial_augment"] * 6)
 
 # %% [markdown]
 # ## Composition
@@ -284,11 +312,11 @@ show(list(view1) + list(view2),
 # strengths from mild to strong.
 
 # %%
-keys = jax.random.split(jax.random.key(7), 6)
-warp = [jaxaug.random_field_warp(k, image, rotation=0.15, scale=0.1,
-                                 translation=SIZE / 32, length_scale=SIZE / 4)
-        for k in keys[:3]]
-color = [jaxaug.random_field_color(k, image, hue=0.06, saturation=0.4,
-                                   brightness=0.2, length_scale=SIZE / 4)
-         for k in keys[3:]]
-show(warp + color, ["random_field_warp"] * 3 + ["random_field_color"] * 3)
+field_aug = jaxaug.chain(
+    lambda k, x: jaxaug.random_field_warp(
+        k, x, rotation=0.15, scale=0.1, translation=SIZE / 32,
+        length_scale=SIZE / 4),
+    lambda k, x: jaxaug.random_field_color(
+        k, x, hue=0.06, saturation=0.4, brightness=0.2, length_scale=SIZE / 4))
+show(jax.jit(jaxaug.batch(field_aug))(jax.random.key(7), images[:6]),
+     ["random_field_warp + colour"] * 6)
