@@ -1,0 +1,129 @@
+"""Tests for jaxaug.presets: simclr, simclr_cifar, two_views, random_field."""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxaug
+from jaxaug import presets
+from jaxaug._src import presets as presets_src
+
+
+def _images(b=3, h=20, w=18):
+  return jax.random.uniform(jax.random.key(0), (b, h, w, 3))
+
+
+def _distinct(x):
+  x = np.asarray(x).reshape(-1, *x.shape[-3:])
+  return len({v.round(5).tobytes() for v in x})
+
+
+def test_simclr_cifar_two_views_shapes_keys_and_range():
+  images = _images()
+  aug = presets.simclr_cifar(16)
+  f = jax.jit(functools.partial(presets.two_views, aug=aug))
+  k1, k2 = jax.random.key(1), jax.random.key(2)
+  v1, v2 = f(k1, images)
+  assert v1.shape == v2.shape == (3, 16, 16, 3)
+  assert v1.dtype == jnp.float32
+  for v in (v1, v2):
+    assert np.all(np.isfinite(v)) and v.min() >= 0 and v.max() <= 1
+  # Independent keys for every view and example: all 6 views distinct.
+  assert _distinct(jnp.concatenate([v1, v2])) == 6
+  w1, w2 = f(k1, images)
+  np.testing.assert_array_equal(v1, w1)
+  np.testing.assert_array_equal(v2, w2)
+  u1, _ = f(k2, images)
+  assert not np.allclose(u1, v1)
+  # two_views == augmenting each example with its own key, under jit.
+  keys = jax.random.split(k1, 6).reshape(2, 3)
+  single = jax.jit(aug)(keys[1, 2], images[2])
+  np.testing.assert_allclose(single, v2[2], atol=1e-5)
+
+
+def test_simclr_structure_blur_and_output_size():
+  aug = presets.simclr((12, 10), strength=1.0)
+  names = [n for n, _ in aug.ops]
+  assert names == ["random_resized_crop", "random_flip_left_right",
+                   "color_jitter", "random_grayscale", "random_gaussian_blur"]
+  # SimCLR's kernel: 10% of the side, made odd.
+  assert presets_src._blur_kernel_size((224, 224)) == 23
+  assert presets_src._blur_kernel_size((32, 32)) == 3
+  assert presets_src._blur_kernel_size((12, 10)) == 1
+  assert [n for n, _ in presets.simclr_cifar().ops] == names[:-1]
+  images = _images(b=2)
+  v1, v2 = jax.jit(functools.partial(presets.two_views, aug=aug))(
+      jax.random.key(3), images)
+  assert v1.shape == v2.shape == (2, 12, 10, 3)
+  assert np.all(np.isfinite(v1)) and v1.min() >= 0 and v1.max() <= 1
+  assert _distinct(jnp.concatenate([v1, v2])) == 4
+
+
+def test_random_field_slot_sits_after_the_crop():
+  seen = []
+
+  def probe(key, image):
+    seen.append(image.shape)
+    return 1.0 - image
+
+  aug = presets.simclr(8, random_field=probe, blur=False)
+  names = [n for n, _ in aug.ops]
+  assert names.index("random_field") == 2
+  assert names.index("random_resized_crop") < names.index("random_field")
+  assert names.index("random_field") < names.index("color_jitter")
+  out = jax.eval_shape(aug, jax.random.key(0), jnp.zeros((20, 18, 3)))
+  assert out.shape == (8, 8, 3)
+  # The field op receives the cropped (8, 8) image, not the input.
+  assert seen and all(s == (8, 8, 3) for s in seen)
+
+
+def test_simclr_with_mild_random_field_differs_and_stays_valid():
+  images = _images(b=2, h=16, w=16)
+  k = jax.random.key(4)
+  plain = presets.simclr_cifar(16)
+  mild = presets.simclr_cifar(16, random_field="mild")
+  assert [n for n, _ in mild.ops][2] == "random_field"
+  a, _ = jax.jit(functools.partial(presets.two_views, aug=plain))(k, images)
+  b, _ = jax.jit(functools.partial(presets.two_views, aug=mild))(k, images)
+  assert b.shape == a.shape
+  assert np.all(np.isfinite(b)) and b.min() >= 0 and b.max() <= 1
+  assert not np.allclose(a, b, atol=1e-3)
+
+
+def test_random_field_wrapper_and_specs():
+  fn = presets.random_field("mild", rotation=0.1)
+  assert callable(fn)
+  for spec in ("medium", {"setting": "strong", "hue": 0.0}, {"scale": 0.0}):
+    assert callable(dict(presets.simclr(8, random_field=spec).ops)[
+        "random_field"])
+  with pytest.raises(ValueError, match="setting"):
+    presets.random_field("wild")
+  with pytest.raises(ValueError, match="bogus"):
+    presets.random_field("mild", bogus=1.0)
+
+
+def test_bad_inputs():
+  with pytest.raises(ValueError, match="strength"):
+    presets.simclr(16, strength=-1.0)
+  with pytest.raises(ValueError, match="strength"):
+    presets.simclr(16, strength=3.0)
+  with pytest.raises(ValueError, match="size"):
+    presets.simclr(0)
+  with pytest.raises(TypeError, match="random_field"):
+    presets.simclr(16, random_field=3)
+  aug = presets.simclr_cifar(8)
+  with pytest.raises(ValueError, match="images"):
+    presets.two_views(jax.random.key(0), jnp.zeros((8, 8, 3)), aug)
+  with pytest.raises(TypeError, match="aug"):
+    presets.two_views(jax.random.key(0), jnp.zeros((2, 8, 8, 3)), None)
+  with pytest.raises(TypeError, match="to_float"):
+    aug(jax.random.key(0), jnp.zeros((8, 8, 3), jnp.uint8))
+  with pytest.raises(ValueError, match="channels"):
+    aug(jax.random.key(0), jnp.zeros((8, 8, 1)))
+  # Documented route for uint8 data.
+  out = jax.eval_shape(aug, jax.random.key(0),
+                       jaxaug.to_float(np.zeros((9, 9, 3), np.uint8)))
+  assert out.shape == (8, 8, 3)
