@@ -354,14 +354,14 @@ def random_field_color(key: jax.Array, image: ArrayLike, *, hue: ArrayLike = 0.,
 # image side (converted to pixels per call); the rest are field standard
 # deviations (radians, log-scale, shear, turns, log-factors).
 SETTINGS: dict[str, dict[str, float]] = {
-    "mild": dict(rotation=0.1, scale=0.08, shear=0.08, translation=0.015,
-                 hue=0.02, saturation=0.15, brightness=0.1, contrast=0.1,
+    "mild": dict(rotation=0.06, scale=0.05, shear=0.05, translation=0.01,
+                 hue=0.02, saturation=0.15, brightness=0.08, contrast=0.08,
                  length_scale=0.25),
-    "medium": dict(rotation=0.25, scale=0.18, shear=0.2, translation=0.04,
-                   hue=0.06, saturation=0.35, brightness=0.22, contrast=0.22,
+    "medium": dict(rotation=0.15, scale=0.12, shear=0.12, translation=0.025,
+                   hue=0.05, saturation=0.3, brightness=0.18, contrast=0.18,
                    length_scale=0.2),
-    "strong": dict(rotation=0.7, scale=0.45, shear=0.5, translation=0.1,
-                   hue=0.18, saturation=0.8, brightness=0.45, contrast=0.45,
+    "strong": dict(rotation=0.5, scale=0.35, shear=0.4, translation=0.08,
+                   hue=0.15, saturation=0.7, brightness=0.4, contrast=0.4,
                    length_scale=0.12),
 }
 
