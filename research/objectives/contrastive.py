@@ -10,9 +10,12 @@ single-device computation on the concatenated batch. The all-gather is
 differentiable, so `jax.grad` of the returned loss with respect to the
 embeddings is also the single-device gradient (see `tests/research/`).
 
-`pmap` users who take gradients *inside* `pmap` should average them with
-`jax.lax.pmean` afterwards (the usual recipe); under `jit` with a sharded batch
-no `axis_name` is needed at all: jit sees the global batch.
+`pmap` users who take gradients *inside* `pmap` must average the parameter
+gradients with `jax.lax.pmean` afterwards (the usual recipe): inside `pmap`
+the transpose of `psum` is a `psum`, so each device's gradient is
+`num_devices` times its share, and the pmean makes the result exactly the
+global-batch gradient (tested). Under `jit` with a sharded batch no
+`axis_name` is needed at all: jit sees the global batch.
 """
 
 from __future__ import annotations
