@@ -89,17 +89,19 @@ def test_nonfinite_coordinates_and_gradients():
     outs, grads = [], []
     for mode in ("reflect", "constant", "edge", "wrap"):
       for order in (0, 1, 3):
-        f = lambda im, c, o=order, m=mode: jnp.sum(
-            resample.map_coordinates(im, c, order=o, mode=m) ** 2)
         outs.append(resample.map_coordinates(im, c, order=order, mode=mode))
-        grads.append(jax.grad(f, argnums=(0, 1))(im, c))
+    for mode, order in (("reflect", 1), ("constant", 3), ("wrap", 1)):
+      f = lambda im, c, o=order, m=mode: jnp.sum(
+          resample.map_coordinates(im, c, order=o, mode=m) ** 2)
+      grads.append(jax.grad(f, argnums=(0, 1))(im, c))
     return outs, grads
 
   outs, grads = all_modes(img, bad)
-  for out, (gi, gc) in zip(outs, grads):
+  for out in outs:
     assert np.all(np.isfinite(out))
+  for gi, gc in grads:
     assert np.all(np.isfinite(gi)) and np.all(np.isfinite(gc))
-  gi, gc = grads[1]  # reflect, bilinear
+  gi, gc = grads[0]  # reflect, bilinear
   assert float(jnp.abs(gc[:, -1]).sum()) > 0  # a regular point moves
   assert float(jnp.abs(gi).sum()) > 0
 
