@@ -605,7 +605,8 @@ def gaussian_random_field(
   edge = (last == 0) | ((p_last % 2 == 0) & (last == p_last // 2))
   mult = np.where(edge, 1.0, 2.0).astype(np.float32)
   # Relative spectrum; the largest bin is 1 (stable for any length scale).
-  rel = jnp.exp(log_s - jax.lax.stop_gradient(jnp.max(log_s)))
+  log_rel = log_s - jax.lax.stop_gradient(jnp.max(log_s))
+  rel = jnp.exp(log_rel)
   total = jnp.sum(rel * mult)  # sum of S over the full padded spectrum
   n_total = float(np.prod(padded))
   # Mode k gets E|b_k|^2 = lambda_k = variance S_k / sum(S), so Var = sum
@@ -616,7 +617,9 @@ def gaussian_random_field(
   # pairs and Re(b) with variance lambda for self-conjugate bins (k = -k),
   # making those planes exactly Hermitian (as the real FFT requires) with
   # independent pairs: the covariance is stationary.
-  amp = (n_total * jnp.sqrt(variance * rel / total) *
+  # sqrt(rel) as exp(log_rel / 2): sqrt has an infinite derivative at the
+  # modes whose spectrum underflows to 0 (NaN gradients otherwise).
+  amp = (n_total * jnp.sqrt(variance / total) * jnp.exp(0.5 * log_rel) *
          jnp.asarray(np.where(edge, math.sqrt(2.0), 1.0), real))
 
   lead = () if channels is None else (channels,)
