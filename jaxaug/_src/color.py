@@ -15,14 +15,20 @@ gradient for grey, black and white pixels and constant images.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from typing import Tuple
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.typing import ArrayLike
+import numpy as np
 
 from jaxaug._src import checks
+
+# Every order of color_jitter's four ops.
+_ORDERS = np.array(list(itertools.permutations(range(4))), np.int32)
 
 # ITU-R BT.601 luma weights, as `tf.image.rgb_to_grayscale` and `dm_pix`.
 _LUMA_601 = (0.2989, 0.5870, 0.1140)
@@ -57,31 +63,52 @@ def _safe_div(num: jax.Array, den: jax.Array) -> jax.Array:
 # HSV conversions.
 
 
-def _rgb_planes_to_hsv(r, g, b):
+def _hue_chroma_value(r, g, b):
   v = jnp.maximum(jnp.maximum(r, g), b)
   chroma = v - jnp.minimum(jnp.minimum(r, g), b)
-  s = _safe_div(chroma, v)
   # Hue sector by sector (the red test wins ties, then green, as colorsys);
   # the division uses a safe denominator so grey pixels give finite grads.
-  inv = 1. / (6. * jnp.where(chroma > 0, chroma, 1.))
+  grey = chroma <= 0
+  inv = 1. / (6. * jnp.where(grey, 1., chroma))
   h = jnp.where(v == r, (g - b) * inv,
                 jnp.where(v == g, (b - r) * inv + 1. / 3.,
                           (r - g) * inv + 2. / 3.))
-  h = jnp.where(chroma > 0, h, 0.)
+  h = jnp.where(grey, 0., h)
   h = h - jnp.floor(h)
   # A tiny negative hue rounds up to 1.0 in float32; keep h in [0, 1).
   h = jnp.where(h >= 1., 0., h)
-  return h, s, v
+  return h, chroma, v
 
 
-def _hsv_planes_to_rgb(h, s, v):
+def _rgb_planes_to_hsv(r, g, b):
+  h, chroma, v = _hue_chroma_value(r, g, b)
+  return h, _safe_div(chroma, v), v
+
+
+def _hue_chroma_value_to_rgb(h, chroma, v):
   h6 = (h - jnp.floor(h)) * 6.
 
   def channel(n):
     k = jnp.mod(n + h6, 6.)
-    return v - v * s * jnp.clip(jnp.minimum(k, 4. - k), 0., 1.)
+    return v - chroma * jnp.clip(jnp.minimum(k, 4. - k), 0., 1.)
 
   return channel(5.), channel(3.), channel(1.)
+
+
+def _hsv_planes_to_rgb(h, s, v):
+  return _hue_chroma_value_to_rgb(h, v * s, v)
+
+
+# The private kernels are jitted so that eager calls run as one compiled
+# computation instead of dozens of op-by-op dispatches (inlined under jit).
+@jax.jit
+def _rgb_to_hsv(x):
+  return jnp.stack(_rgb_planes_to_hsv(*_planes(x)), axis=-1)
+
+
+@jax.jit
+def _hsv_to_rgb(x):
+  return jnp.stack(_hsv_planes_to_rgb(*_planes(x)), axis=-1)
 
 
 @checks.with_channel_axis
@@ -105,7 +132,7 @@ def rgb_to_hsv(image: ArrayLike) -> jax.Array:
     >>> hsv = rgb_to_hsv(jnp.full((2, 2, 3), 0.5))  # grey: h = s = 0
   """
   x, dtype = _prepare(image, rgb=True)
-  return jnp.stack(_rgb_planes_to_hsv(*_planes(x)), axis=-1).astype(dtype)
+  return _rgb_to_hsv(x).astype(dtype)
 
 
 @checks.with_channel_axis
@@ -126,7 +153,7 @@ def hsv_to_rgb(image: ArrayLike) -> jax.Array:
     >>> rgb = hsv_to_rgb(rgb_to_hsv(jnp.ones((2, 2, 3))))
   """
   x, dtype = _prepare(image, rgb=True)
-  return jnp.stack(_hsv_planes_to_rgb(*_planes(x)), axis=-1).astype(dtype)
+  return _hsv_to_rgb(x).astype(dtype)
 
 
 @checks.with_channel_axis
@@ -170,12 +197,14 @@ def _brightness(x, delta):
   return x + jnp.asarray(delta, x.dtype)
 
 
+@jax.jit
 def _contrast(x, factor):
   mean = jnp.mean(x, axis=(0, 1), keepdims=True)
   # Written as x + (f - 1)(x - mean) so that f = 1 is the identity exactly.
   return x + (jnp.asarray(factor, x.dtype) - 1.) * (x - mean)
 
 
+@jax.jit
 def _saturation(x, factor):
   # Scaling the HSV saturation by f (clipped to [0, 1]) keeps hue and value;
   # in RGB that moves every channel towards/away from the max by the ratio
@@ -190,15 +219,17 @@ def _saturation(x, factor):
   return jnp.stack([c + keep * (v - c) for c in (r, g, b)], axis=-1)
 
 
+@jax.jit
 def _hue(x, delta):
   delta = jnp.asarray(delta, x.dtype)
-  h, s, v = _rgb_planes_to_hsv(*_planes(x))
-  rgb = _hsv_planes_to_rgb(h + delta, s, v)
-  # The HSV round trip is only exact up to rounding: keep delta = 0 exact.
+  h, chroma, v = _hue_chroma_value(*_planes(x))
+  rgb = _hue_chroma_value_to_rgb(h + delta, chroma, v)
+  # The round trip is only exact up to rounding: keep delta = 0 exact.
   return jnp.stack([jnp.where(delta == 0, c, c2)
                     for c, c2 in zip(_planes(x), rgb)], axis=-1)
 
 
+@jax.jit
 def _gamma(x, gamma, gain):
   gamma = jnp.asarray(gamma, x.dtype)
   x = jnp.clip(x, 0., 1.)
@@ -494,6 +525,39 @@ def random_grayscale(key: jax.Array, image: ArrayLike, *,
 # SimCLR colour jitter.
 
 
+@functools.partial(jax.jit, static_argnums=6)
+def _color_jitter(key, x, brightness, contrast, saturation, hue,
+                  random_order):
+  k_order, k_b, k_c, k_s, k_h = jax.random.split(key, 5)
+
+  def factor(k, s):
+    s = jnp.asarray(s, jnp.float32)
+    return _uniform(k, jnp.maximum(0., 1. - s), 1. + s).astype(x.dtype)
+
+  f_b = factor(k_b, brightness)
+  f_c = factor(k_c, contrast)
+  f_s = factor(k_s, saturation)
+  d_h = _uniform(k_h, -jnp.asarray(hue), hue).astype(x.dtype)
+  clip = lambda y: jnp.clip(y, 0., 1.)
+  ops = [
+      lambda y: clip(y * f_b),
+      lambda y: clip(_contrast(y, f_c)),
+      lambda y: clip(_saturation(y, f_s)),
+      lambda y: clip(_hue(y, d_h)),
+  ]
+  if random_order:
+    # A row of a constant table of all 24 orders: cheaper to compile than a
+    # sort-based jax.random.permutation.
+    order = jnp.asarray(_ORDERS)[
+        jax.random.randint(k_order, (), 0, len(_ORDERS))]
+    for i in range(len(ops)):
+      x = lax.switch(order[i], ops, x)
+  else:
+    for op in ops:
+      x = op(x)
+  return x
+
+
 @checks.with_channel_axis
 def color_jitter(key: jax.Array, image: ArrayLike, *,
                  brightness: ArrayLike = 0., contrast: ArrayLike = 0.,
@@ -540,31 +604,8 @@ def color_jitter(key: jax.Array, image: ArrayLike, *,
     checks.check_nonnegative(value, name)
   checks.check_range(hue, "hue", 0., 0.5)
   x, dtype = _prepare(image, rgb=True)
-  k_order, k_b, k_c, k_s, k_h = jax.random.split(key, 5)
-
-  def factor(k, s):
-    s = jnp.asarray(s, jnp.float32)
-    return _uniform(k, jnp.maximum(0., 1. - s), 1. + s).astype(x.dtype)
-
-  f_b = factor(k_b, brightness)
-  f_c = factor(k_c, contrast)
-  f_s = factor(k_s, saturation)
-  d_h = _uniform(k_h, -jnp.asarray(hue), hue).astype(x.dtype)
-  clip = lambda y: jnp.clip(y, 0., 1.)
-  ops = [
-      lambda y: clip(y * f_b),
-      lambda y: clip(_contrast(y, f_c)),
-      lambda y: clip(_saturation(y, f_s)),
-      lambda y: clip(_hue(y, d_h)),
-  ]
-  if random_order:
-    order = jax.random.permutation(k_order, len(ops))
-    for i in range(len(ops)):
-      x = lax.switch(order[i], ops, x)
-  else:
-    for op in ops:
-      x = op(x)
-  return x.astype(dtype)
+  return _color_jitter(key, x, brightness, contrast, saturation, hue,
+                       random_order).astype(dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -589,7 +630,7 @@ def invert(image: ArrayLike) -> jax.Array:
 
 
 @checks.with_channel_axis
-def solarize(image: ArrayLike, threshold: ArrayLike = 0.5) -> jax.Array:
+def solarize(image: ArrayLike, *, threshold: ArrayLike = 0.5) -> jax.Array:
   """Inverts the pixels at or above `threshold` (PIL `ImageOps.solarize`).
 
   PIL's `threshold=t` on 8-bit images corresponds to `threshold=t / 255`.
@@ -669,6 +710,27 @@ def posterize(image: ArrayLike, bits: ArrayLike) -> jax.Array:
                  dtype)
 
 
+@jax.jit
+def _equalize(x):
+  h, w, c = x.shape
+  levels = _to_levels(x).reshape(h * w, c)
+  # One segment per (channel, level) pair: a single scatter-add for all.
+  seg = levels + 256 * jnp.arange(c, dtype=jnp.int32)
+  hist = jax.ops.segment_sum(jnp.ones_like(seg).ravel(), seg.ravel(),
+                             num_segments=256 * c).reshape(c, 256)
+  occupied = hist > 0
+  last_level = 255 - jnp.argmax(occupied[:, ::-1], axis=1)
+  last_count = jnp.take_along_axis(hist, last_level[:, None], axis=1)[:, 0]
+  step = (h * w - last_count) // 255
+  keep = (jnp.sum(occupied, axis=1) <= 1) | (step == 0)
+  below = jnp.cumsum(hist, axis=1) - hist
+  safe_step = jnp.where(keep, 1, step)[:, None]
+  lut = jnp.clip((safe_step // 2 + below) // safe_step, 0, 255)
+  mapped = jnp.take_along_axis(lut, levels.T, axis=1).T.reshape(h, w, c)
+  out = jnp.where(keep, x, mapped.astype(x.dtype) / 255.)
+  return out
+
+
 @checks.with_channel_axis
 def equalize(image: ArrayLike) -> jax.Array:
   """Per-channel 256-bin histogram equalisation (PIL `ImageOps.equalize`).
@@ -692,23 +754,7 @@ def equalize(image: ArrayLike) -> jax.Array:
     >>> out = equalize(jnp.linspace(0, 0.5, 48).reshape(4, 4, 3))
   """
   x, dtype = _prepare(image, rgb=False)
-  h, w, c = x.shape
-  levels = _to_levels(x).reshape(h * w, c)
-  # One segment per (channel, level) pair: a single scatter-add for all.
-  seg = levels + 256 * jnp.arange(c, dtype=jnp.int32)
-  hist = jax.ops.segment_sum(jnp.ones_like(seg).ravel(), seg.ravel(),
-                             num_segments=256 * c).reshape(c, 256)
-  occupied = hist > 0
-  last_level = 255 - jnp.argmax(occupied[:, ::-1], axis=1)
-  last_count = jnp.take_along_axis(hist, last_level[:, None], axis=1)[:, 0]
-  step = (h * w - last_count) // 255
-  keep = (jnp.sum(occupied, axis=1) <= 1) | (step == 0)
-  below = jnp.cumsum(hist, axis=1) - hist
-  safe_step = jnp.where(keep, 1, step)[:, None]
-  lut = jnp.clip((safe_step // 2 + below) // safe_step, 0, 255)
-  mapped = jnp.take_along_axis(lut, levels.T, axis=1).T.reshape(h, w, c)
-  out = jnp.where(keep, x, mapped.astype(x.dtype) / 255.)
-  return _finish(out, dtype)
+  return _finish(_equalize(x), dtype)
 
 
 @checks.with_channel_axis
@@ -737,6 +783,7 @@ def autocontrast(image: ArrayLike) -> jax.Array:
   return _finish(jnp.where(span > 0, stretched, x), dtype)
 
 
+@jax.jit
 def _sharpness(x, factor):
   h, w, _ = x.shape
   if h < 3 or w < 3:

@@ -7,6 +7,7 @@ array (one value per example under `jax.vmap`); the kernel size is static.
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import jax
@@ -82,6 +83,7 @@ def _blur_axis(x: jax.Array, weights: jax.Array, axis: int) -> jax.Array:
   return out
 
 
+@functools.partial(jax.jit, static_argnums=2)
 def _gaussian_blur(x: jax.Array, sigma: jax.Array, kernel_size: int
                    ) -> jax.Array:
   if kernel_size == 1:
