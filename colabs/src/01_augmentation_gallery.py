@@ -275,13 +275,19 @@ show(list(rotated) + list(blurred) + list(brightened),
 # These take a batch and its labels and return mixed images with soft labels.
 
 # %%
-crops = jaxaug.batch(lambda k, x: jaxaug.random_resized_crop(
-    k, x, size=SIZE, area=(0.1, 0.3)))(jax.random.key(4), images[:4])
-labels = jnp.arange(4)
+@jax.jit
+def mix_all(key, images):
+  crop_key, mix_key = jax.random.split(key)
+  crops = jaxaug.batch(lambda k, x: jaxaug.random_resized_crop(
+      k, x, size=SIZE, area=(0.1, 0.3)))(crop_key, images)
+  labels = jnp.arange(len(images))
+  return crops, [fn(mix_key, crops, labels, num_classes=len(images))
+                 for fn in (jaxaug.mixup, jaxaug.cutmix, jaxaug.resizemix)]
+
+
+crops, mixes = mix_all(jax.random.key(4), images[:4])
 rows, titles = [], []
-for name, fn in [("mixup", jaxaug.mixup), ("cutmix", jaxaug.cutmix),
-                 ("resizemix", jaxaug.resizemix)]:
-  mixed, soft = fn(jax.random.key(5), crops, labels, num_classes=4)
+for name, (mixed, soft) in zip(["mixup", "cutmix", "resizemix"], mixes):
   rows += list(mixed)
   titles += [f"{name} {np.round(np.asarray(s), 2)}" for s in soft]
 show(list(crops) + rows, [f"input, label {i}" for i in range(4)] + titles,
@@ -305,18 +311,10 @@ show(list(view1) + list(view2),
                                                   for i in range(6)])
 
 # %% [markdown]
-# ## Random field augmentations (a preview)
+# ## Next: random field augmentations
 #
-# Instead of one rotation, scale or hue for the whole image, each is a smooth
-# random field over the pixels. Notebook 02 shows the fields themselves and
-# strengths from mild to strong.
-
-# %%
-field_aug = jaxaug.chain(
-    lambda k, x: jaxaug.random_field_warp(
-        k, x, rotation=0.15, scale=0.1, translation=SIZE / 32,
-        length_scale=SIZE / 4),
-    lambda k, x: jaxaug.random_field_color(
-        k, x, hue=0.06, saturation=0.4, brightness=0.2, length_scale=SIZE / 4))
-show(jax.jit(jaxaug.batch(field_aug))(jax.random.key(7), images[:6]),
-     ["random_field_warp + colour"] * 6)
+# Instead of one rotation, scale or hue for the whole image, each can be a
+# smooth random field over the pixels: `jaxaug.random_field_warp`,
+# `jaxaug.random_field_color`, `jaxaug.presets.random_field("mild")`, and the
+# `random_field=` option of the SimCLR presets. Notebook
+# `02_random_fields.ipynb` shows the fields and strengths from mild to strong.

@@ -119,7 +119,7 @@ augment = jaxaug.chain(
 augment_batch = jaxaug.batch(augment)
 
 key = jax.random.key(0)
-preview = augment_batch(key, jaxaug.to_float(train_images[:8]))
+preview = jax.jit(augment_batch)(key, jaxaug.to_float(train_images[:8]))
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.2))
 for i in range(8):
   axes[0, i].imshow(train_images[i])
