@@ -54,12 +54,7 @@ def random_field(setting: str = "mild", **overrides: Any) -> Augmentation:
     >>> aug(jax.random.key(0), jnp.full((32, 32, 3), .5)).shape
     (32, 32, 3)
   """
-  make = getattr(field_augment, "random_field_augmentation", None)
-  if make is None:
-    raise NotImplementedError(
-        "jaxaug._src.field_augment.random_field_augmentation is not "
-        "available yet")
-  return make(setting, **overrides)
+  return field_augment.random_field_augmentation(setting, **overrides)
 
 
 def _field_op(spec: RandomFieldSpec) -> Optional[Augmentation]:
@@ -171,13 +166,14 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
                    f"{strength}, blur={blur}, random_field={random_field!r}.")
 
 
-def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
+def simclr_cifar(size: Union[int, Sequence[int]] = 32, /, *,
                  strength: float = 0.5,
                  random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
   """SimCLR's CIFAR augmentation: `simclr(size, strength=0.5, blur=False)`.
 
   Args:
-    size: static output side (32 for CIFAR), int or `(height, width)`.
+    size: static output side (32 for CIFAR), int or `(height, width)`;
+      positional-only, like `simclr(size)`.
     strength: colour strength s (0.5 for CIFAR-10 in the paper).
     random_field: as in `simclr`.
 

@@ -98,7 +98,7 @@ def to_float(images: jax.typing.ArrayLike) -> jax.Array:
                   f"dtype {x.dtype}")
 
 
-def from_float(images: jax.typing.ArrayLike,
+def from_float(images: jax.typing.ArrayLike, *,
                dtype: Any = jnp.uint8) -> jax.Array:
   """Converts float images in [0, 1] to `dtype` (uint8 in [0, 255] default).
 
@@ -109,7 +109,7 @@ def from_float(images: jax.typing.ArrayLike,
 
   Args:
     images: float array of any shape, nominally in [0, 1].
-    dtype: output dtype (default uint8).
+    dtype: output dtype (default uint8), keyword-only.
 
   Returns:
     Array of the same shape and dtype `dtype`.

@@ -63,7 +63,7 @@ def test_from_float_rounds_and_clips():
   x = jnp.array([-0.2, 0.0, 0.3 / 255, 0.7 / 255, 0.5, 1.0, 1.7])
   out = jaxaug.from_float(x)
   np.testing.assert_array_equal(out, [0, 0, 0, 1, 128, 255, 255])
-  out16 = jaxaug.from_float(x, jnp.float16)
+  out16 = jaxaug.from_float(x, dtype=jnp.float16)
   assert out16.dtype == jnp.float16
   assert float(out16.min()) == 0.0 and float(out16.max()) == 1.0
   with pytest.raises(TypeError, match="images"):
