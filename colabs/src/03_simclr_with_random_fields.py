@@ -46,8 +46,6 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-import jaxaug
-from research import data as data_lib
 from research import evaluate as evaluate_lib
 from research import train as train_lib
 from research.configs import simclr_digits
@@ -73,36 +71,12 @@ def label(random_field):
   return f"random fields: {random_field}" if random_field else "SimCLR only"
 
 # %% [markdown]
-# ## The views each run trains on
-#
-# Two views of the same digits, with the augmentation each config builds
-# (`train.make_augment(config)`: `jaxaug.presets.simclr_cifar(32, strength=0.5)`,
-# plus `random_field=` when set).
-
-# %%
-images, labels = data_lib.load_digits("train")
-batch = jaxaug.to_float(images[:8])
-rows, titles = [], []
-for random_field in SETTINGS:
-  aug = train_lib.make_augment(make_config(random_field, 0))
-  view1, view2 = jax.jit(lambda k, x: jaxaug.presets.two_views(k, x, aug))(
-      jax.random.key(0), batch)
-  rows += [batch, view1, view2]
-  titles += ["input", f"view 1 · {label(random_field)}",
-             f"view 2 · {label(random_field)}"]
-fig, axes = plt.subplots(len(rows), 8, figsize=(8, 1.05 * len(rows)))
-for r, (row, title) in enumerate(zip(rows, titles)):
-  for c in range(8):
-    axes[r, c].imshow(np.asarray(row[c]))
-    axes[r, c].axis("off")
-  axes[r, 0].set_title(title, fontsize=8, loc="left")
-plt.tight_layout()
-plt.show()
-
-# %% [markdown]
 # ## Pre-training
 #
-# One run per setting and seed, each in a fresh work directory (a rerun in the
+# Each config's augmentation is `train.make_augment(config)`:
+# `jaxaug.presets.simclr_cifar(32, strength=0.5)`, plus `random_field=` when set
+# (notebooks 01 and 02 show what these do to images). One run per setting and
+# seed, each in a fresh work directory (a rerun in the
 # same directory would resume from its checkpoint). Metrics are written as JSON
 # lines to `workdir/metrics.jsonl`.
 

@@ -118,8 +118,14 @@ augment = jaxaug.chain(
 )
 augment_batch = jaxaug.batch(augment)
 
-key = jax.random.key(0)
-preview = jax.jit(augment_batch)(key, jaxaug.to_float(train_images[:8]))
+# The device mesh of section 1, made here so the preview already runs sharded.
+mesh = Mesh(np.array(jax.devices()), ("data",))
+data_sharding = NamedSharding(mesh, P("data"))
+replicated = NamedSharding(mesh, P())
+
+augment_on_mesh = jax.jit(augment_batch, out_shardings=data_sharding)
+first_batch = jax.device_put(train_images[:BATCH], data_sharding)
+preview = augment_on_mesh(jax.random.key(0), jaxaug.to_float(first_batch))
 fig, axes = plt.subplots(2, 8, figsize=(8, 2.2))
 for i in range(8):
   axes[0, i].imshow(train_images[i])
@@ -146,12 +152,10 @@ plt.show()
 # matter how the batch is split across devices.
 
 # %%
-mesh = Mesh(np.array(jax.devices()), ("data",))
-data_sharding = NamedSharding(mesh, P("data"))
-replicated = NamedSharding(mesh, P())
+print(mesh)
 
 model = Classifier(rngs=nnx.Rngs(0))
-optimizer = nnx.Optimizer(model, optax.adam(3e-3), wrt=nnx.Param)
+optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
 graphdef, state = nnx.split((model, optimizer))
 state = jax.device_put(state, replicated)
 
@@ -220,11 +224,10 @@ plt.show()
 
 # %% [markdown]
 # **The augmented batch lives on the devices, sharded like the input.** Each
-# device augments only its own examples.
+# device augments only its own examples (here the preview batch from above).
 
 # %%
-augment_on_mesh = jax.jit(augment_batch, out_shardings=data_sharding)
-views = augment_on_mesh(key, jaxaug.to_float(images_u8))
+views = preview
 print("augmented batch:", views.shape, views.dtype)
 print("sharding:", views.sharding)
 for shard in views.addressable_shards[:4]:
@@ -255,7 +258,7 @@ print("train step under transfer_guard('disallow'): loss", float(loss))
 # %%
 n_dev = jax.local_device_count()
 model = Classifier(rngs=nnx.Rngs(0))
-optimizer = nnx.Optimizer(model, optax.adam(3e-3), wrt=nnx.Param)
+optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
 graphdef, state0 = nnx.split((model, optimizer))
 pstate = jax.tree.map(lambda x: jnp.stack([x] * n_dev), state0)
 
