@@ -120,8 +120,11 @@ def make_augment(config: ml_collections.ConfigDict) -> Callable:
     return jaxaug.presets.simclr_cifar(config.crop_size, **kwargs)
   if config.augment == "simclr":
     return jaxaug.presets.simclr(config.crop_size, **kwargs)
-  raise ValueError(f"config.augment must be 'simclr_cifar' or 'simclr', "
-                   f"got {config.augment!r}")
+  if config.augment == "flip":
+    # Cheap to compile: for smoke tests of the training machinery only.
+    return jaxaug.random_flip_left_right
+  raise ValueError(f"config.augment must be 'simclr_cifar', 'simclr' or "
+                   f"'flip', got {config.augment!r}")
 
 
 def _decay_mask(params):
@@ -318,7 +321,7 @@ class Trainer:
     metrics = {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()}
     metrics["loss"] = loss
     metrics["learning_rate"] = jnp.asarray(self.schedule(step), jnp.float32)
-    metrics["grad_norm"] = optax.global_norm(grads["encoder"])
+    metrics["grad_norm"] = optax.tree.norm(grads["encoder"])
     new_state = {"params": params, "batch_stats": new_stats,
                  "opt_state": opt_state, "step": step + 1, "key": state["key"]}
     return new_state, metrics

@@ -93,7 +93,8 @@ def get_config(objective: str = "simclr", dataset: str = "digits",
   c.eval_max_examples = d["eval_max_examples"]  # 0 = whole split.
 
   # Augmentation on the device (jaxaug.presets).
-  c.augment = d["augment"]  # "simclr_cifar" or "simclr" (ImageNet recipe).
+  # "simclr_cifar", "simclr" (ImageNet recipe) or "flip" (fast smoke tests).
+  c.augment = d["augment"]
   c.crop_size = d["crop_size"]
   c.aug_strength = d["aug_strength"]
   c.random_field = random_field
@@ -139,5 +140,5 @@ def get_config(objective: str = "simclr", dataset: str = "digits",
   c.checkpoint_every = d["checkpoint_every"]
   c.keep_checkpoints = 2
   c.progress_bar = True
-  c.stop_at_step = -1  # >= 0: stop there as if killed (resume tests).
+  c.stop_at_step = -1  # >= 0: stop there, no save, as if killed (tests).
   return c
