@@ -1,0 +1,56 @@
+"""Determinism across device counts, and memory held by the field ops.
+
+The same seed must give the same augmented batch whether the batch lives on
+one device or is sharded over the 8 fake CPU devices (threefry keys are
+partitionable, so per-example keys do not depend on the sharding).
+"""
+
+import jax
+import jax.numpy as jnp
+import jaxaug
+from jaxaug import presets
+import numpy as np
+from jax.sharding import Mesh
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+
+def _views(key, images):
+  aug = presets.simclr_cifar(16, random_field="mild")
+  return presets.two_views(key, images, aug)
+
+
+def test_same_batch_on_one_and_eight_devices():
+  assert jax.device_count() == 8, "conftest must set 8 fake CPU devices"
+  key = jax.random.key(42)
+  images = jax.random.uniform(jax.random.key(1), (16, 16, 16, 3))
+  one = jax.device_put(images, jax.devices()[0])
+  single = jax.jit(_views)(key, one)
+  mesh = Mesh(np.array(jax.devices()), ("data",))
+  sharded_images = jax.device_put(images, NamedSharding(mesh, P("data")))
+  sharded = jax.jit(_views, out_shardings=NamedSharding(mesh, P("data")))(
+      key, sharded_images)
+  assert len(sharded[0].sharding.device_set) == 8
+  for a, b in zip(single, sharded):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+
+
+def _temp_bytes(fn, *args):
+  analysis = jax.jit(fn).lower(*args).compile().memory_analysis()
+  return analysis.temp_size_in_bytes
+
+
+def test_field_ops_hold_few_batch_sized_buffers():
+  # Compile-only memory analysis of a 256 x 224 x 224 x 3 batch (nothing is
+  # allocated): XLA's temporary buffers must stay within a few batch sizes.
+  shape = jax.ShapeDtypeStruct((256, 224, 224, 3), jnp.float32)
+  keys = jax.ShapeDtypeStruct((256,), jax.random.key(0).dtype)
+  batch_bytes = 256 * 224 * 224 * 3 * 4
+  warp = jax.vmap(lambda k, x: jaxaug.random_field_warp(
+      k, x, rotation=0.1, scale=0.1, shear=0.1, translation=2.0))
+  color = jax.vmap(lambda k, x: jaxaug.random_field_color(
+      k, x, hue=0.05, saturation=0.2, brightness=0.2, contrast=0.2))
+  for name, fn in (("warp", warp), ("color", color)):
+    ratio = _temp_bytes(fn, keys, shape) / batch_bytes
+    print(f"random_field_{name}: temporaries = {ratio:.2f} x batch")
+    assert ratio <= 6.0, (name, ratio)

@@ -1,0 +1,172 @@
+"""Every documented input error, triggered, and the docs table built from them.
+
+Each case calls a public function with one bad argument and checks that it
+raises the documented exception type with a message naming the argument.
+`docs/errors.md` is generated from these cases (argument, bad value,
+message); the test fails when the file is out of date. Regenerate with
+
+    JAXAUG_WRITE_DOCS=1 .venv/bin/python -m pytest tests/jaxaug/test_errors.py
+"""
+
+import os
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import jaxaug
+from jaxaug import fields
+from jaxaug import presets
+import numpy as np
+import pytest
+
+KEY = jax.random.key(0)
+IMG = jnp.full((8, 8, 3), 0.5)
+BATCH = jnp.full((4, 8, 8, 3), 0.5)
+LABELS = jnp.arange(4) % 2
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "errors.md"
+
+# (function, argument, bad value as shown in the docs, exception, call).
+CASES = [
+    ("rotate", "image", "shape (8, 8)", ValueError,
+     lambda: jaxaug.rotate(IMG[..., 0], 0.1)),
+    ("rotate", "image", "dtype uint8", TypeError,
+     lambda: jaxaug.rotate(jnp.zeros((8, 8, 3), jnp.uint8), 0.1)),
+    ("rotate", "image", "shape (0, 8, 3)", ValueError,
+     lambda: jaxaug.rotate(jnp.zeros((0, 8, 3)), 0.1)),
+    ("rotate", "order", "2", ValueError,
+     lambda: jaxaug.rotate(IMG, 0.1, order=2)),
+    ("rotate", "mode", "'bogus'", ValueError,
+     lambda: jaxaug.rotate(IMG, 0.1, mode="bogus")),
+    ("affine_transform", "matrix", "shape (2, 2)", ValueError,
+     lambda: jaxaug.affine_transform(IMG, jnp.eye(2))),
+    ("random_flip_left_right", "probability", "1.5", ValueError,
+     lambda: jaxaug.random_flip_left_right(KEY, IMG, probability=1.5)),
+    ("random_crop", "size", "(9, 9) on an 8x8 image", ValueError,
+     lambda: jaxaug.random_crop(KEY, IMG, size=(9, 9))),
+    ("center_crop", "size", "0", ValueError,
+     lambda: jaxaug.center_crop(IMG, size=0)),
+    ("random_resized_crop", "size", "(0, 4)", ValueError,
+     lambda: jaxaug.random_resized_crop(KEY, IMG, size=(0, 4))),
+    ("random_resized_crop", "area", "(0.5, 0.1)", ValueError,
+     lambda: jaxaug.random_resized_crop(KEY, IMG, size=4, area=(0.5, 0.1))),
+    ("adjust_hue", "image", "2 channels", ValueError,
+     lambda: jaxaug.adjust_hue(IMG[..., :2], 0.1)),
+    ("rgb_to_hsv", "image", "4 channels", ValueError,
+     lambda: jaxaug.rgb_to_hsv(jnp.zeros((8, 8, 4)))),
+    ("color_jitter", "brightness", "-1.0", ValueError,
+     lambda: jaxaug.color_jitter(KEY, IMG, brightness=-1.0)),
+    ("random_grayscale", "probability", "-0.1", ValueError,
+     lambda: jaxaug.random_grayscale(KEY, IMG, probability=-0.1)),
+    ("gaussian_blur", "sigma", "-1.0", ValueError,
+     lambda: jaxaug.gaussian_blur(IMG, -1.0, kernel_size=3)),
+    ("gaussian_blur", "kernel_size", "4", ValueError,
+     lambda: jaxaug.gaussian_blur(IMG, 1.0, kernel_size=4)),
+    ("random_erasing", "probability", "2.0", ValueError,
+     lambda: jaxaug.random_erasing(KEY, IMG, probability=2.0)),
+    ("mixup", "alpha", "0.0", ValueError,
+     lambda: jaxaug.mixup(KEY, BATCH, LABELS, alpha=0.0, num_classes=2)),
+    ("mixup", "labels", "shape (3,) for 4 images", ValueError,
+     lambda: jaxaug.mixup(KEY, BATCH, LABELS[:3], num_classes=2)),
+    ("cutmix", "images", "shape (8, 8, 3)", ValueError,
+     lambda: jaxaug.cutmix(KEY, IMG, LABELS, num_classes=2)),
+    ("rand_augment", "num_ops", "-1", ValueError,
+     lambda: jaxaug.rand_augment(KEY, IMG, num_ops=-1)),
+    ("random_apply", "probability", "1.5", ValueError,
+     lambda: jaxaug.random_apply(jaxaug.random_flip_left_right, 1.5)),
+    ("batch", "images", "shape (8, 8, 3)", ValueError,
+     lambda: jaxaug.batch(jaxaug.random_flip_left_right)(KEY, IMG)),
+    ("to_float", "images", "dtype bool", TypeError,
+     lambda: jaxaug.to_float(jnp.zeros((2, 2), bool))),
+    ("fields.gaussian_random_field", "length_scale", "0.0", ValueError,
+     lambda: fields.gaussian_random_field(KEY, (8, 8), length_scale=0.0)),
+    ("fields.gaussian_random_field", "variance", "-1.0", ValueError,
+     lambda: fields.gaussian_random_field(KEY, (8, 8), length_scale=2.,
+                                          variance=-1.0)),
+    ("fields.gaussian_random_field", "spectrum", "'cauchy'", ValueError,
+     lambda: fields.gaussian_random_field(KEY, (8, 8), length_scale=2.,
+                                          spectrum="cauchy")),
+    ("fields.gaussian_random_field", "nu", "0.0", ValueError,
+     lambda: fields.gaussian_random_field(KEY, (8, 8), length_scale=2.,
+                                          spectrum="matern", nu=0.0)),
+    ("fields.gaussian_random_field", "shape", "(0, 8)", ValueError,
+     lambda: fields.gaussian_random_field(KEY, (0, 8), length_scale=2.)),
+    ("fields.gaussian_random_field", "shape", "(2, 2, 2, 2)", ValueError,
+     lambda: fields.gaussian_random_field(KEY, (2, 2, 2, 2), length_scale=2.)),
+    ("random_field_warp", "length_scale", "-1.0", ValueError,
+     lambda: jaxaug.random_field_warp(KEY, IMG, rotation=0.1,
+                                      length_scale=-1.0)),
+    ("random_field_color", "image", "1 channel", ValueError,
+     lambda: jaxaug.random_field_color(KEY, IMG[..., :1], hue=0.1)),
+    ("presets.simclr", "size", "0", ValueError,
+     lambda: presets.simclr(0)),
+    ("presets.random_field", "setting", "'extreme'", ValueError,
+     lambda: presets.random_field("extreme")),
+]
+
+
+def _message(case):
+  _, _, _, exc, call = case
+  with pytest.raises(exc) as info:
+    call()
+  return str(info.value).splitlines()[0]
+
+
+@pytest.mark.parametrize("case", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
+def test_error_names_the_argument(case):
+  name, argument, _, _, _ = case
+  message = _message(case)
+  assert f"{argument}" in message, (
+      f"{name}: error for `{argument}` does not name it: {message!r}")
+
+
+def _render():
+  lines = [
+      "# Input errors",
+      "",
+      "Generated by `tests/jaxaug/test_errors.py` from calls that trigger each",
+      "error (the test fails when this file is out of date). Errors are raised",
+      "at trace time; values that are traced inside `jit`/`vmap` cannot be",
+      "checked and are instead made safe (clipped) by the ops.",
+      "",
+      "| function | argument | bad value | exception | message |",
+      "|---|---|---|---|---|",
+  ]
+  for case in CASES:
+    name, argument, bad, exc, _ = case
+    msg = _message(case).replace("|", "\\|")
+    lines.append(f"| `{name}` | `{argument}` | {bad} | `{exc.__name__}` | "
+                 f"{msg} |")
+  return "\n".join(lines) + "\n"
+
+
+def test_docs_table_is_current():
+  text = _render()
+  if os.environ.get("JAXAUG_WRITE_DOCS"):
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(text)
+  assert DOC.exists(), "docs/errors.md missing: run with JAXAUG_WRITE_DOCS=1"
+  assert DOC.read_text() == text, (
+      "docs/errors.md is out of date: run with JAXAUG_WRITE_DOCS=1")
+
+
+def test_no_silent_nan_on_degenerate_input():
+  # Zero-variance, all-black/all-white images, sigma 0, zero-area boxes.
+  ops = [
+      lambda x: jaxaug.adjust_contrast(x, 2.0), jaxaug.autocontrast,
+      jaxaug.equalize, jaxaug.rgb_to_hsv,
+      lambda x: jaxaug.adjust_saturation(x, 0.5),
+      lambda x: jaxaug.adjust_hue(x, 0.3),
+      lambda x: jaxaug.gaussian_blur(x, 0.0, kernel_size=5),
+      lambda x: jaxaug.cutout(x, jnp.array([2., 2., 0., 0.])),
+      lambda x: jaxaug.resized_crop(x, jnp.array([2., 2., 0., 0.]), size=4),
+      lambda x: jaxaug.random_field_color(KEY, x, contrast=0.5,
+                                          saturation=0.5),
+  ]
+  for img in (jnp.zeros((8, 8, 3)), jnp.ones((8, 8, 3))):
+    for op in ops:
+      out = jax.jit(op)(img)
+      assert np.all(np.isfinite(np.asarray(out)))
+      # Gradients too: a NaN here poisons a whole training step.
+      grad = jax.grad(lambda x: jnp.sum(op(x)))(img)  # pylint: disable=cell-var-from-loop
+      assert np.all(np.isfinite(np.asarray(grad)))
