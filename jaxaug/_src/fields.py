@@ -93,7 +93,10 @@ def _length_scales(length_scale: ArrayLike, ndim: int,
 
 def _concrete_scales(x: Any, ndim: int) -> Optional[np.ndarray]:
   """Concrete per-axis values of a static or concrete length scale, or None."""
-  if x is None:
+  # Only Python numbers and NumPy arrays count as static: a jax.Array is
+  # treated like a traced value even when concrete, so that eager and jit
+  # calls with the same arguments plan the same grid (same draws).
+  if x is None or isinstance(x, jax.Array):
     return None
   v = checks.concrete_value(x)
   if v is None:
@@ -495,9 +498,10 @@ def gaussian_random_field(
   covariance drops below 1e-3 (about 3.7 length scales for the gaussian, 6.9
   for matern nu=0.5, 5.3 for nu=1.5), rounded up to an FFT-friendly size and
   capped at 3x the axis length, so opposite edges are uncorrelated. Padding
-  is static. It comes from, in order: `pad`; `max_length_scale`; a concrete
-  `length_scale`. When `length_scale` is traced (e.g. per example under
-  `vmap`) and neither `pad` nor `max_length_scale` is given, each axis is
+  is static. It comes from, in order: `pad`; `max_length_scale`; a static
+  `length_scale` (a Python number or NumPy array; any jax.Array, concrete or
+  not, counts as traced so that eager and jit agree). When `length_scale` is
+  traced (e.g. per example under `vmap`) and neither `pad` nor `max_length_scale` is given, each axis is
   doubled: wrap-around free for gaussian length scales up to ~1/4 of the side,
   less for heavy-tailed Matern fields, so pass `max_length_scale` then.
   ``"power_law"`` fields are always doubled (they have no decaying

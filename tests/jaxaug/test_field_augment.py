@@ -74,13 +74,16 @@ def test_warp_jit_vmap_keys_range_and_gradients():
   fn = lambda k, m, l: fa.random_field_warp(k, img, rotation=m, scale=m,
                                             translation=2 * m, length_scale=l)
   key = jax.random.key(6)
-  eager = fn(key, 0.2, 4.0)
+  # jax.Array length scales plan the grid like traced ones (eager == jit).
+  eager = fn(key, 0.2, jnp.asarray(4.0))
   assert eager.shape == img.shape and eager.dtype == img.dtype
   assert float(eager.min()) >= 0.0 and float(eager.max()) <= 1.0
-  np.testing.assert_allclose(jax.jit(fn)(key, 0.2, 4.0), eager, atol=1e-5)
+  np.testing.assert_allclose(jax.jit(fn)(key, 0.2, jnp.asarray(4.0)), eager,
+                             atol=1e-5)
   keys = jax.random.split(key, 2)
   v = jax.vmap(fn)(keys, jnp.asarray([0.2, 0.0]), jnp.asarray([4.0, 3.0]))
-  np.testing.assert_allclose(v[0], fn(keys[0], 0.2, 4.0), atol=1e-5)
+  np.testing.assert_allclose(v[0], fn(keys[0], 0.2, jnp.asarray(4.0)),
+                             atol=1e-5)
   np.testing.assert_allclose(v[1], img, atol=0)
   assert not np.allclose(fn(keys[1], 0.2, 4.0), v[0])
   g = jax.grad(lambda m, x: jnp.sum(fa.random_field_warp(
