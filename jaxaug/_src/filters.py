@@ -3,6 +3,17 @@
 One image `(H, W, C)` (or `channel_axis=`), float in [0, 1]; outputs keep
 shape and dtype and stay in [0, 1]. The blur width `sigma` may be a traced
 array (one value per example under `jax.vmap`); the kernel size is static.
+
+Implementation note (performance). Three separable implementations were timed
+under `jit(vmap)` on 64 images with per-example sigma, on the 2-core CPU of
+the development machine (224x224x3, 23 taps, SimCLR's ImageNet setting):
+reflect-pad then sum of 23 shifted slices times their weights per axis (XLA
+fuses the sum into one loop) ~110 ms per batch (~570 images/s); banded
+(H, H) / (W, W) matrices with the reflection folded in, applied by matmul,
+~180 ms (~350 images/s); depthwise `lax.conv_general_dilated` on the padded
+image ~2100 ms (~30 images/s, `dm_pix.gaussian_blur` is the same approach).
+The shifted-slice sum is used. At 32x32 the slice sum and the banded matmul
+are within noise of each other (about 0.5-2 ms per batch of 64).
 """
 
 from __future__ import annotations

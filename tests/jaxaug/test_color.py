@@ -315,7 +315,9 @@ def test_deterministic_eager_jit_vmap_and_grads(name):
   assert np.all(np.isfinite(gx)) and np.all(np.isfinite(gm)), name
 
 
-@pytest.mark.parametrize("name", sorted(RANDOM))
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.slow) if n == "color_jitter" else n
+    for n in sorted(RANDOM)])
 def test_random_ops_keys_jit_vmap(name):
   fn = RANDOM[name]
   x = jnp.asarray(_image())
