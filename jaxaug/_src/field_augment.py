@@ -182,7 +182,7 @@ def field_warp(image: ArrayLike, *, rotation: Optional[ArrayLike] = None,
   if all(f is None for f in (rotation, scale, shear, translation)):
     return image
   dt = jnp.float32
-  grid = resample.identity_grid(h, w, dt)
+  grid = resample.identity_grid(h, w, dtype=dt)
   centre = jnp.asarray([(h - 1) / 2.0, (w - 1) / 2.0], dt)[:, None, None]
   d = grid - centre
   zero = jnp.zeros((h, w), dt)

@@ -321,7 +321,7 @@ def random_flip_up_down(key: jax.Array, image: ArrayLike, *,
 
 
 @checks.with_channel_axis
-def rot90(image: ArrayLike, k: int = 1) -> jax.Array:
+def rot90(image: ArrayLike, *, k: int = 1) -> jax.Array:
   """Rotates by `k` quarter turns counter-clockwise (exact, like np.rot90).
 
   Args:
@@ -416,7 +416,7 @@ def affine_transform(image: ArrayLike,
   out_h, out_w = checks.check_size(output_shape, "output_shape")
   dtype = resample.compute_dtype(image.dtype)
   matrix = matrix.astype(dtype)
-  grid = resample.identity_grid(out_h, out_w, dtype)
+  grid = resample.identity_grid(out_h, out_w, dtype=dtype)
   coords = jnp.einsum("ij,jhw->ihw", matrix[:2, :2], grid,
                       precision=jax.lax.Precision.HIGHEST)
   if matrix.shape[1] == 3:

@@ -166,7 +166,7 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
                    f"{strength}, blur={blur}, random_field={random_field!r}.")
 
 
-def simclr_cifar(size: Union[int, Sequence[int]] = 32, /, *,
+def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
                  strength: float = 0.5,
                  random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
   """SimCLR's CIFAR augmentation: `simclr(size, strength=0.5, blur=False)`.

@@ -63,7 +63,8 @@ def compute_dtype(dtype) -> jnp.dtype:
   return jnp.result_type(dtype, jnp.float32)
 
 
-def identity_grid(height: int, width: int, dtype=jnp.float32) -> jax.Array:
+def identity_grid(height: int, width: int, *,
+                  dtype=jnp.float32) -> jax.Array:
   """Returns the identity sampling grid, shape `(2, height, width)`.
 
   `identity_grid(h, w)[:, i, j] == (i, j)`, so

@@ -44,6 +44,9 @@ BUILDERS = {
     "simclr_cifar", "random_field", "random_field_augmentation",
 }
 
+# Options that are also the natural first positional argument.
+POSITIONAL_OPTIONS = {("simclr_cifar", "size")}
+
 
 def _public_functions():
   out = []
@@ -94,6 +97,8 @@ def test_key_first_and_options_keyword_only(qualname, name, fn):
         f"{qualname}: the PRNG key must be the first argument, named `key`; "
         f"got {[p.name for p in params]}")
   for p in params:
+    if (name, p.name) in POSITIONAL_OPTIONS:
+      continue
     if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and (
         p.default is not inspect.Parameter.empty):
       pytest.fail(f"{qualname}: option `{p.name}` has a default and must be "

@@ -28,7 +28,7 @@ def test_flips_and_rot90_exact():
   np.testing.assert_array_equal(jaxaug.flip_left_right(img), img[:, ::-1])
   np.testing.assert_array_equal(jaxaug.flip_up_down(img), img[::-1])
   for k in (-1, 0, 1, 2, 3, 5):
-    np.testing.assert_array_equal(jaxaug.rot90(img, k), np.rot90(img, k))
+    np.testing.assert_array_equal(jaxaug.rot90(img, k=k), np.rot90(img, k))
   key = jax.random.key(0)
   keys = jax.random.split(key, 16)
   flipped = np.asarray(jax.jit(jax.vmap(jaxaug.random_flip_left_right,
