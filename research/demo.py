@@ -152,10 +152,10 @@ def _table(rows, args, total_s: float) -> str:
 
 def main(argv=None) -> str:
   parser = argparse.ArgumentParser(prog="python -m research.demo")
-  parser.add_argument("--steps", type=int, default=50)
-  parser.add_argument("--batch-size", type=int, default=128)
+  parser.add_argument("--steps", type=int, default=40)
+  parser.add_argument("--batch-size", type=int, default=64)
   parser.add_argument("--seeds", type=int, default=3)
-  parser.add_argument("--eval-every", type=int, default=25)
+  parser.add_argument("--eval-every", type=int, default=20)
   parser.add_argument("--out", default="results/demo")
   args = parser.parse_args(argv)
 
