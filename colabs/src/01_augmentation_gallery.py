@@ -95,7 +95,7 @@ def geometric(image):
     image,
     jaxaug.flip_left_right(image),
     jaxaug.flip_up_down(image),
-    jaxaug.rot90(image, 1),
+    jaxaug.rot90(image, k=1),
     jaxaug.rotate(image, 0.4),
     jaxaug.rotate(image, 0.4, mode="constant"),
     jaxaug.translate(image, (q // 2, -q)),
