@@ -233,11 +233,14 @@ def color_one(key, image, magnitudes, length_scale):
 warp_batch = jax.jit(jax.vmap(warp_one, in_axes=(0, None, 0, 0)))
 color_batch = jax.jit(jax.vmap(color_one, in_axes=(0, None, 0, 0)))
 
-MILD_WARP = np.array([0.2, 0.1, 0.1, SIZE / 32])    # rotation, scale, shear, t
-MILD_COLOR = np.array([0.05, 0.3, 0.15, 0.15])      # hue, sat, bright, contrast
+# The magnitudes of the "mild" preset (translation there is a fraction of the
+# side): rotation, scale, shear, translation / hue, saturation, brightness,
+# contrast.
+MILD_WARP = np.array([0.06, 0.05, 0.05, 0.01 * SIZE])
+MILD_COLOR = np.array([0.02, 0.15, 0.08, 0.08])
 length_scale = SIZE / 4
 
-strengths = np.array([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
+strengths = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
 same_key = jnp.stack([jax.random.key(3)] * N)
 ells = np.full(N, length_scale)
 warped = warp_batch(same_key, image, strengths[:, None] * MILD_WARP, ells)
@@ -248,26 +251,26 @@ show(list(warped) + list(recoloured),
      + [f"colour ×{s:g}" for s in strengths], ncols=8, size=1.5)
 
 # %% [markdown]
-# One field at a time, at 1× and 3× the mild magnitude: what each
+# One field at a time, at 1× and 4× the mild magnitude: what each
 # transformation parameter does when it varies over the image.
 
 # %%
-one_hot = np.repeat(np.eye(4), 2, axis=0) * np.tile([1.0, 3.0], 4)[:, None]
+one_hot = np.repeat(np.eye(4), 2, axis=0) * np.tile([1.0, 4.0], 4)[:, None]
 warp_names = ["rotation", "scale", "shear", "translation"]
 color_names = ["hue", "saturation", "brightness", "contrast"]
 show(list(warp_batch(same_key, image, one_hot * MILD_WARP, ells))
      + list(color_batch(same_key, image, one_hot * MILD_COLOR, ells)),
-     [f"{n} ×{m:g}" for n in warp_names for m in (1, 3)]
-     + [f"{n} ×{m:g}" for n in color_names for m in (1, 3)],
+     [f"{n} ×{m:g}" for n in warp_names for m in (1, 4)]
+     + [f"{n} ×{m:g}" for n in color_names for m in (1, 4)],
      ncols=8, size=1.5)
 
 # %% [markdown]
 # **Length scale** of a warp: short fields crumple the image locally, long ones
-# bend it as a whole (rotation and translation at 2× mild).
+# bend it as a whole (rotation and translation at 4× mild).
 
 # %%
 scales = SIZE / np.array([32, 24, 16, 12, 8, 6, 4, 2])
-show(warp_batch(same_key, image, np.tile(2 * MILD_WARP * [1, 0, 0, 1], (N, 1)),
+show(warp_batch(same_key, image, np.tile(4 * MILD_WARP * [1, 0, 0, 1], (N, 1)),
                 scales),
      [f"ℓ = {s:.0f} px" for s in scales], ncols=8, size=1.5)
 
@@ -296,7 +299,7 @@ show(out, [s for s in settings for _ in keys], ncols=3, size=2.0)
 
 # %%
 keys = jax.random.split(jax.random.key(5), N)
-per_example = np.linspace(0.0, 3.0, N)
+per_example = np.linspace(0.0, 6.0, N)
 warped = warp_batch(keys, image, per_example[:, None] * MILD_WARP, ells)
 recoloured = color_batch(keys, image, per_example[:, None] * MILD_COLOR, ells)
 print(warped.shape, warped.dtype)

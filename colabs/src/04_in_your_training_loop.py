@@ -85,12 +85,12 @@ class Classifier(nnx.Module):
   def __init__(self, *, num_classes: int = 10, rngs: nnx.Rngs):
     self.conv1 = nnx.Conv(3, 16, (3, 3), strides=2, rngs=rngs)
     self.conv2 = nnx.Conv(16, 32, (3, 3), strides=2, rngs=rngs)
-    self.head = nnx.Linear(32, num_classes, rngs=rngs)
+    self.head = nnx.Linear(8 * 8 * 32, num_classes, rngs=rngs)
 
-  def features(self, x):
+  def features(self, x):  # (B, 32, 32, 3) -> (B, 2048)
     x = nnx.relu(self.conv1(x))
     x = nnx.relu(self.conv2(x))
-    return x.mean(axis=(1, 2))
+    return x.reshape(x.shape[0], -1)
 
   def __call__(self, x):
     return self.head(self.features(x))
@@ -154,7 +154,7 @@ plt.show()
 print(mesh)
 
 model = Classifier(rngs=nnx.Rngs(0))
-optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
+optimizer = nnx.Optimizer(model, optax.adam(3e-3), wrt=nnx.Param)
 graphdef, state = nnx.split((model, optimizer))
 state = jax.device_put(state, replicated)
 
@@ -257,7 +257,7 @@ print("train step under transfer_guard('disallow'): loss", float(loss))
 # %%
 n_dev = jax.local_device_count()
 model = Classifier(rngs=nnx.Rngs(0))
-optimizer = nnx.Optimizer(model, optax.adam(1e-2), wrt=nnx.Param)
+optimizer = nnx.Optimizer(model, optax.adam(3e-3), wrt=nnx.Param)
 graphdef, state0 = nnx.split((model, optimizer))
 pstate = jax.tree.map(lambda x: jnp.stack([x] * n_dev), state0)
 
