@@ -21,7 +21,6 @@ from typing import Tuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jax.typing import ArrayLike
 import numpy as np
 
@@ -89,7 +88,11 @@ def _hue_chroma_value_to_rgb(h, chroma, v):
   h6 = (h - jnp.floor(h)) * 6.
 
   def channel(n):
-    k = jnp.mod(n + h6, 6.)
+    # k mod 6 as k - 6 floor(k / 6): XLA:CPU lowers a float jnp.mod to one
+    # scalar fmod call per element, this form vectorises. Here k is in
+    # [1, 11), so the subtraction is exact and the result equals fmod's.
+    k = n + h6
+    k = k - 6. * jnp.floor(k / 6.)
     return v - chroma * jnp.clip(jnp.minimum(k, 4. - k), 0., 1.)
 
   return channel(5.), channel(3.), channel(1.)
@@ -525,37 +528,96 @@ def random_grayscale(key: jax.Array, image: ArrayLike, *,
 # SimCLR colour jitter.
 
 
-@functools.partial(jax.jit, static_argnums=6)
-def _color_jitter(key, x, brightness, contrast, saturation, hue,
-                  random_order):
+# SimCLR's color_jitter_nonrand order: brightness, contrast, saturation, hue.
+_FIXED_ORDER = (0, 1, 2, 3)
+
+
+@functools.partial(jax.jit, static_argnums=5)
+def _color_jitter_draws(key, brightness, contrast, saturation, hue, dtype):
+  """Random draws of `color_jitter`: (order, f_b, f_c, f_s, d_h).
+
+  `order` is a `(4,)` int32 permutation of the op indices (0 brightness,
+  1 contrast, 2 saturation, 3 hue); the factors and the hue delta are scalars
+  of `dtype`.
+  """
   k_order, k_b, k_c, k_s, k_h = jax.random.split(key, 5)
 
   def factor(k, s):
     s = jnp.asarray(s, jnp.float32)
-    return _uniform(k, jnp.maximum(0., 1. - s), 1. + s).astype(x.dtype)
+    return _uniform(k, jnp.maximum(0., 1. - s), 1. + s).astype(dtype)
 
   f_b = factor(k_b, brightness)
   f_c = factor(k_c, contrast)
   f_s = factor(k_s, saturation)
-  d_h = _uniform(k_h, -jnp.asarray(hue), hue).astype(x.dtype)
-  clip = lambda y: jnp.clip(y, 0., 1.)
-  ops = [
-      lambda y: clip(y * f_b),
-      lambda y: clip(_contrast(y, f_c)),
-      lambda y: clip(_saturation(y, f_s)),
-      lambda y: clip(_hue(y, d_h)),
-  ]
-  if random_order:
-    # A row of a constant table of all 24 orders: cheaper to compile than a
-    # sort-based jax.random.permutation.
-    order = jnp.asarray(_ORDERS)[
-        jax.random.randint(k_order, (), 0, len(_ORDERS))]
-    for i in range(len(ops)):
-      x = lax.switch(order[i], ops, x)
-  else:
-    for op in ops:
-      x = op(x)
-  return x
+  d_h = _uniform(k_h, -jnp.asarray(hue), hue).astype(dtype)
+  # A row of a constant table of all 24 orders: cheaper to compile than a
+  # sort-based jax.random.permutation.
+  order = jnp.asarray(_ORDERS)[
+      jax.random.randint(k_order, (), 0, len(_ORDERS))]
+  return order, f_b, f_c, f_s, d_h
+
+
+def _jitter_step(planes, op, f_b, f_c, f_s, d_h):
+  """Applies op `op` (int, or traced int32 scalar) of color_jitter, clipped.
+
+  A traced `op` would need `lax.switch`, which under `vmap` runs all four
+  branches (four HSV hue round trips per position). Instead brightness,
+  contrast and saturation are one blend `c * scale + w * (anchor - c)` with a
+  selected anchor and weight (brightness `c * f`; contrast `c + (1 - f)
+  (mean - c)`; saturation `c + (1 - ratio)(max channel - c)`, the same
+  expressions as `_contrast` and `_saturation`), and the hue rotation runs
+  with delta 0 (the exact identity) where hue is not the op. Every non-chosen
+  op is thus an exact identity, and one position costs one blend and one hue
+  rotation. A Python int `op` keeps only its own op.
+  """
+  static = isinstance(op, int)
+
+  def pick(index, yes, no):
+    if static:
+      return yes if op == index else no
+    return jnp.where(op == index, yes, no)
+
+  if not (static and op == 3):
+    r, g, b = planes
+    v = jnp.maximum(jnp.maximum(r, g), b)
+    chroma = v - jnp.minimum(jnp.minimum(r, g), b)
+    max_ratio = jnp.where(chroma > 0, v / jnp.where(chroma > 0, chroma, 1.),
+                          1.)
+    keep = 1. - jnp.clip(f_s, 0., max_ratio)
+    one = jnp.ones((), f_b.dtype)
+    zero = jnp.zeros((), f_b.dtype)
+    scale = pick(0, f_b, one)
+    weight = pick(1, 1. - f_c, pick(2, keep, zero))
+    planes = tuple(
+        c * scale + weight * (pick(1, jnp.mean(c), pick(2, v, zero)) - c)
+        for c in planes)
+  if not static or op == 3:
+    delta = pick(3, d_h, jnp.zeros((), d_h.dtype))
+    h, chroma, v = _hue_chroma_value(*planes)
+    rgb = _hue_chroma_value_to_rgb(h + delta, chroma, v)
+    # The round trip is only exact up to rounding: keep delta = 0 exact.
+    planes = tuple(jnp.where(delta == 0, c, c2) for c, c2 in zip(planes, rgb))
+  return tuple(jnp.clip(c, 0., 1.) for c in planes)
+
+
+def _color_jitter_apply(x, order, f_b, f_c, f_s, d_h):
+  """Applies the four jitter ops to `(H, W, 3)` `x` in `order`.
+
+  `order` is a traced `(4,)` permutation or a static tuple. The work is done
+  on three `(H, W)` planes (stacked once at the end): the interleaved layout
+  makes every per-channel expression a stride-3 access, which XLA:CPU
+  vectorises poorly.
+  """
+  planes = _planes(x)
+  for i in range(4):
+    op = order[i] if isinstance(order, jax.Array) else int(order[i])
+    planes = _jitter_step(planes, op, f_b, f_c, f_s, d_h)
+  return jnp.stack(planes, axis=-1)
+
+
+_color_jitter_random = jax.jit(_color_jitter_apply)
+_color_jitter_fixed = jax.jit(functools.partial(_color_jitter_apply,
+                                                order=_FIXED_ORDER))
 
 
 @checks.with_channel_axis
@@ -570,10 +632,11 @@ def color_jitter(key: jax.Array, image: ArrayLike, *,
   multiplicative (`image * factor`, SimCLR v2 / torchvision), contrast is
   around the per-channel mean (`tf.image`), saturation is the HSV one, and the
   hue delta (turns) is drawn from `[-hue, hue]`. The four ops run in a random
-  order (`lax.switch` on a sampled permutation, so it works under `jit` and
-  `vmap`), each followed by a clip to [0, 1]. An op whose strength is 0 is the
-  identity exactly (the others still apply); all strengths 0 return the input
-  unchanged. SimCLR's recipe for colour strength `s` is
+  order (a sampled permutation, as data, so it works under `jit` and `vmap`),
+  each followed by a clip to [0, 1]. Each position costs one blend and one
+  hue rotation whatever the order (under `vmap`, a `lax.switch` over the ops
+  would run every branch). An op whose strength is 0 is the identity exactly
+  (the others still apply); all strengths 0 return the input unchanged. SimCLR's recipe for colour strength `s` is
   `brightness = contrast = saturation = 0.8 s`, `hue = 0.2 s`.
 
   Args:
@@ -604,8 +667,13 @@ def color_jitter(key: jax.Array, image: ArrayLike, *,
     checks.check_nonnegative(value, name)
   checks.check_range(hue, "hue", 0., 0.5)
   x, dtype = _prepare(image, rgb=True)
-  return _color_jitter(key, x, brightness, contrast, saturation, hue,
-                       random_order).astype(dtype)
+  order, f_b, f_c, f_s, d_h = _color_jitter_draws(
+      key, brightness, contrast, saturation, hue, x.dtype)
+  if random_order:
+    out = _color_jitter_random(x, order, f_b, f_c, f_s, d_h)
+  else:
+    out = _color_jitter_fixed(x, f_b=f_b, f_c=f_c, f_s=f_s, d_h=d_h)
+  return out.astype(dtype)
 
 
 # ---------------------------------------------------------------------------
