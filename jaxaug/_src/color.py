@@ -636,7 +636,8 @@ def color_jitter(key: jax.Array, image: ArrayLike, *,
   each followed by a clip to [0, 1]. Each position costs one blend and one
   hue rotation whatever the order (under `vmap`, a `lax.switch` over the ops
   would run every branch). An op whose strength is 0 is the identity exactly
-  (the others still apply); all strengths 0 return the input unchanged. SimCLR's recipe for colour strength `s` is
+  (the others still apply); all strengths 0 return the input unchanged.
+  SimCLR's recipe for colour strength `s` is
   `brightness = contrast = saturation = 0.8 s`, `hue = 0.2 s`.
 
   Args:
