@@ -22,7 +22,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 SOURCES = HERE / "src"
 
 # Where Colab installs jaxaug from: the install cell of every notebook.
-PIP_SPEC = "jaxaug[research] @ git+https://github.com/jaxaug/jaxaug"
+# In Colab the notebooks install jaxaug from a copy of this repository at
+# /content/jaxaug (upload it or `git clone` your copy there first).
+PIP_SPEC = "jaxaug[research] @ file:///content/jaxaug"
 
 _MARKDOWN = "# %% [markdown]"
 _CODE = "# %%"

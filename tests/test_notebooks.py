@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+import nbformat  # noqa: E402
+import nbclient  # noqa: E402
 
 COLABS = pathlib.Path(__file__).resolve().parent.parent / "colabs"
 NOTEBOOKS = sorted(COLABS.glob("[0-9][0-9]_*.ipynb"))

@@ -36,6 +36,11 @@ RGB = (3,)
 PI = math.pi
 
 
+def _invert(key, image):
+  del key  # A deterministic op inside a combinator.
+  return jaxaug.invert(image)
+
+
 def _half(h, w):
   return (max(1, h // 2), max(1, w // 2))
 
@@ -148,14 +153,14 @@ OPS = {
     # Composition and presets.
     "chain_fused": (lambda k, x, m: jaxaug.chain(
         jaxaug.random_rotate, jaxaug.random_scale, jaxaug.random_flip_left_right,
-        jaxaug.invert)(k, x), ANY_C, None),
+        _invert)(k, x), ANY_C, None),
     "random_apply": (lambda k, x, m: jaxaug.random_apply(
-        jaxaug.invert, 0.5)(k, x), ANY_C, None),
+        _invert, 0.5)(k, x), ANY_C, None),
     "one_of": (lambda k, x, m: jaxaug.one_of(
-        jaxaug.invert, lambda kk, xx: jaxaug.random_rotate(kk, xx))(k, x),
+        _invert, lambda kk, xx: jaxaug.random_rotate(kk, xx))(k, x),
                ANY_C, None),
     "random_order": (lambda k, x, m: jaxaug.random_order(
-        lambda kk, xx: jaxaug.invert(xx), jaxaug.random_flip_up_down)(k, x),
+        _invert, jaxaug.random_flip_up_down)(k, x),
                      ANY_C, None),
     "preset_simclr": (lambda k, x, m: presets.simclr(12)(k, x), RGB,
                       lambda h, w: (12, 12)),
