@@ -33,7 +33,13 @@ Design (the choices this file makes):
   TrainState (params, BatchNorm statistics, optimizer state, step, root key);
   the data position is the step itself. Saved every `checkpoint_every` steps
   and at the end; a non-finite loss stops the run before anything is saved,
-  so the last checkpoint is always a good one.
+  so the last checkpoint is always a good one. A save killed half-way leaves
+  only orbax's temporary directory, which is never loaded (and is removed on
+  the next start); a finished checkpoint that cannot be read is moved aside
+  and the previous one is used (`restore_latest`).
+* Up-front checks: the workdir is created and a probe file written and
+  deleted, and the free disk space is compared with the size of the kept
+  checkpoints, before the first step is compiled.
 """
 
 from __future__ import annotations
@@ -43,8 +49,10 @@ import functools
 import json
 import math
 import os
+import shutil
 import sys
 import time
+import warnings
 from typing import Any, Callable
 
 from flax import nnx
@@ -419,8 +427,13 @@ def knn_accuracy(train_feats: np.ndarray, train_labels: np.ndarray,
 
 def _checkpoint_manager(workdir: str, config):
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  # Orbax writes each step to `<step>.orbax-checkpoint-tmp-*` and renames it
+  # when complete (atomic on local/POSIX file systems; a commit file on
+  # object stores), so a save killed half-way is never listed as a step.
+  # The leftovers of such a save are removed when the next run starts.
   options = ocp.CheckpointManagerOptions(
-      max_to_keep=max(1, config.keep_checkpoints), create=True)
+      max_to_keep=max(1, config.keep_checkpoints), create=True,
+      cleanup_tmp_directories=True)
   return ocp.CheckpointManager(os.path.abspath(
       os.path.join(workdir, "checkpoints")), options=options)
 
@@ -432,15 +445,141 @@ def _save(manager, step: int, state: TrainState) -> None:
 
 
 def restore_latest(manager, template: TrainState) -> TrainState | None:
-  """The latest checkpoint restored with `template`'s structure/sharding."""
+  """The latest readable checkpoint, restored with `template`'s sharding.
+
+  A checkpoint that fails to load (a truncated or corrupt file in a finished
+  step directory) is moved to `<workdir>/checkpoints_corrupt/<step>` with a
+  warning and the previous step is tried: the run resumes from the last
+  complete checkpoint rather than failing or silently starting over.
+
+  Args:
+    manager: the run's orbax `CheckpointManager`.
+    template: a TrainState with the structure, dtypes and shardings wanted.
+
+  Returns:
+    The restored TrainState, or None if there is no checkpoint.
+
+  Raises:
+    RuntimeError: checkpoints exist but none of them can be read.
+  """
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
-  step = manager.latest_step()
-  if step is None:
+  steps = sorted(manager.all_steps(), reverse=True)
+  if not steps:
     return None
   abstract = jax.tree.map(
       lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
       template)
-  return manager.restore(step, args=ocp.args.StandardRestore(abstract))
+  errors = []
+  for step in steps:
+    try:
+      state = manager.restore(step, args=ocp.args.StandardRestore(abstract))
+      state = jax.block_until_ready(state)
+      if int(jax.device_get(state["step"])) != step:
+        raise ValueError(f"holds step {int(jax.device_get(state['step']))}")
+    except Exception as e:  # pylint: disable=broad-except
+      errors.append(f"step {step}: {type(e).__name__}: {e}")
+      _quarantine(manager, step, e)
+      continue
+    if errors:
+      warnings.warn(f"resuming from checkpoint step {step}; unreadable newer "
+                    f"checkpoints were moved aside: {'; '.join(errors)}",
+                    RuntimeWarning)
+    return state
+  raise RuntimeError(
+      f"no checkpoint in {manager.directory} can be read "
+      f"({'; '.join(errors)}); they were moved to "
+      f"{_corrupt_dir(manager)}. Delete that directory to start over.")
+
+
+def _corrupt_dir(manager) -> str:
+  return os.fspath(manager.directory) + "_corrupt"
+
+
+def _quarantine(manager, step: int, error: Exception) -> None:
+  """Moves an unreadable step directory out of orbax's view."""
+  warnings.warn(f"checkpoint step {step} in {manager.directory} cannot be "
+                f"read ({type(error).__name__}: {error}); moving it to "
+                f"{_corrupt_dir(manager)} and trying the previous one",
+                RuntimeWarning)
+  if jax.process_index() == 0:
+    dest = os.path.join(_corrupt_dir(manager), str(step))
+    os.makedirs(_corrupt_dir(manager), exist_ok=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.move(os.path.join(os.fspath(manager.directory), str(step)), dest)
+  manager.reload()
+
+
+# --------------------------------------------------------------------------
+# Up-front checks of the workdir.
+
+
+class WorkdirError(OSError):
+  """The workdir cannot hold the run (unwritable, or too little free space)."""
+
+
+def check_workdir_writable(workdir: str) -> None:
+  """Creates `workdir` and writes+deletes a probe file in it.
+
+  Args:
+    workdir: the run's output directory.
+
+  Raises:
+    WorkdirError: naming `workdir`, if it cannot be created or written.
+
+  Example:
+    >>> check_workdir_writable("/tmp/run")  # doctest: +SKIP
+  """
+  probe = os.path.join(workdir, f".write_probe_{os.getpid()}")
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    with open(probe, "wb") as f:
+      f.write(b"0" * 4096)
+      f.flush()
+      os.fsync(f.fileno())
+    os.remove(probe)
+  except OSError as e:
+    raise WorkdirError(
+        f"workdir {workdir!r} is not writable ({type(e).__name__}: {e}); "
+        f"nothing was trained. Pass a --workdir you can write to.") from e
+
+
+def checkpoint_bytes(state: TrainState) -> int:
+  """Bytes of one checkpoint of `state` (the sum of its arrays' sizes)."""
+  return int(sum(np.dtype(x.dtype).itemsize * math.prod(x.shape)
+                 for x in jax.tree.leaves(state)))
+
+
+def check_free_space(workdir: str, state: TrainState,
+                     config: ml_collections.ConfigDict) -> int:
+  """Checks that `workdir` can hold the checkpoints the run will keep.
+
+  The need is `keep_checkpoints + 1` checkpoints (one more is being written
+  while the oldest kept one still exists), times 1.5 for metadata, plus
+  16 MiB for logs.
+
+  Args:
+    workdir: the run's output directory (must exist).
+    state: the TrainState (only shapes and dtypes are used).
+    config: the run's config (`keep_checkpoints`).
+
+  Returns:
+    The estimated number of bytes needed.
+
+  Raises:
+    WorkdirError: naming `workdir`, the free and the needed space.
+  """
+  need = int(checkpoint_bytes(state) * (max(1, config.keep_checkpoints) + 1)
+             * 1.5) + (16 << 20)
+  free = shutil.disk_usage(workdir).free
+  if free < need:
+    raise WorkdirError(
+        f"not enough free disk space in workdir {workdir!r}: {free / 2**20:.1f}"
+        f" MiB free, the run needs about {need / 2**20:.1f} MiB "
+        f"({max(1, config.keep_checkpoints)} kept checkpoints + 1 being "
+        f"written, {checkpoint_bytes(state) / 2**20:.1f} MiB each, + logs); "
+        f"nothing was trained. Free space, lower keep_checkpoints or choose "
+        f"another --workdir.")
+  return need
 
 
 # --------------------------------------------------------------------------
@@ -491,6 +630,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     ValueError: unknown config field or invalid setting.
     research.data.DatasetError: missing or corrupt dataset.
     TrainingDivergedError: the loss became NaN/Inf.
+    WorkdirError: `workdir` is not writable or lacks the free space for the
+      checkpoints (checked before anything is trained).
 
   Example:
     >>> from research.configs import simclr_digits
@@ -499,7 +640,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     >>> metrics = train_and_evaluate(c, "/tmp/simclr_digits")  # doctest: +SKIP
   """
   utils.validate_config(config)
-  os.makedirs(workdir, exist_ok=True)
+  check_workdir_writable(workdir)
   is_main = jax.process_index() == 0
   if is_main:
     with open(os.path.join(workdir, "config.json"), "w") as f:
@@ -511,8 +652,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       shuffle_buffer=config.shuffle_buffer)
   eval_data = _load_eval_data(config)
   trainer = Trainer(config, devices=devices)
-  manager = _checkpoint_manager(workdir, config)
   state = trainer.init_state()
+  if is_main:
+    check_free_space(workdir, state, config)
+  manager = _checkpoint_manager(workdir, config)
   restored = restore_latest(manager, state)
   if restored is not None:
     state = restored

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -36,7 +37,15 @@ class MetricWriter:
                tensorboard: bool = True):
     os.makedirs(workdir, exist_ok=True)
     self.path = os.path.join(workdir, filename)
+    # A killed run may have left half a line; start ours on a fresh one.
+    needs_newline = False
+    if os.path.exists(self.path) and os.path.getsize(self.path):
+      with open(self.path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        needs_newline = f.read(1) != b"\n"
     self._file = open(self.path, "a", encoding="utf-8")
+    if needs_newline:
+      self._file.write("\n")
     self._tb = None
     if tensorboard:
       try:
@@ -65,13 +74,21 @@ class MetricWriter:
 
 def read_metrics(workdir: str, *, split: str | None = None,
                  filename: str = "metrics.jsonl") -> list[dict[str, Any]]:
-  """The records of a metrics file, optionally only one split."""
+  """The records of a metrics file, optionally only one split.
+
+  A line cut short by a killed process is skipped with a warning.
+  """
   path = os.path.join(workdir, filename)
   records = []
   with open(path, encoding="utf-8") as f:
-    for line in f:
+    for number, line in enumerate(f, 1):
       if line.strip():
-        record = json.loads(line)
+        try:
+          record = json.loads(line)
+        except json.JSONDecodeError:
+          warnings.warn(f"{path}:{number}: skipping a truncated or corrupt "
+                        f"line (an interrupted run?)")
+          continue
         if split is None or record.get("split") == split:
           records.append(record)
   return records

@@ -1,0 +1,272 @@
+"""Training faults (issue 9, item 4): kills, broken checkpoints, NaN, bad disk.
+
+The kill test runs the real CLI (`research.train.main`) in subprocesses and
+SIGKILLs them, once while orbax is in the middle of writing a checkpoint, once
+at a random moment, then reruns the same command to completion.
+"""
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from research import evaluate
+from research import train
+from research import utils
+from research.configs import base
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+CONFIG_FILE = os.path.join(REPO, "research", "configs", "simclr_digits.py")
+NUM_STEPS = 6
+# Cheap settings (the flip augmentation compiles in seconds), a checkpoint
+# every step, all of them kept.
+OVERRIDES = [
+    "image_size=16", "crop_size=16", "batch_size=16", "num_features=16",
+    "head_hidden=32", "head_out=16", f"num_steps={NUM_STEPS}",
+    "warmup_steps=1", "log_every=1", "eval_every=0", "checkpoint_every=1",
+    "keep_checkpoints=10", "progress_bar=False", "augment=flip",
+    "base_learning_rate=8.0",
+]
+
+# The CLI, with orbax's atomic-rename commit instrumented: it announces each
+# commit on stdout and, for the step named in $HANG_IN_SAVE_STEP, hangs after
+# the checkpoint's files are written and before the rename that publishes it,
+# so a SIGKILL lands in the middle of the save.
+WRAPPER = """
+import os, sys, time
+from orbax.checkpoint._src.path import atomicity
+_finalize = atomicity.AtomicRenameTemporaryPath.finalize
+async def finalize(self):
+  name = self.get_final().name
+  print("COMMIT", name, flush=True)
+  if name == os.environ.get("HANG_IN_SAVE_STEP"):
+    time.sleep(600)
+  await _finalize(self)
+atomicity.AtomicRenameTemporaryPath.finalize = finalize
+from research import train
+train.main(sys.argv[1:])
+"""
+
+
+def _config():
+  config = utils.load_config(CONFIG_FILE)
+  utils.apply_overrides(config, OVERRIDES)
+  return config
+
+
+def _params(workdir):
+  _, _, state = evaluate.load_run(workdir, devices=jax.devices()[:1])
+  return jax.device_get(state["params"])
+
+
+def _finished_steps(workdir):
+  names = os.listdir(os.path.join(workdir, "checkpoints"))
+  return sorted(int(n) for n in names if n.isdigit())
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+  """An uninterrupted run on one device: its workdir and final params."""
+  workdir = str(tmp_path_factory.mktemp("uninterrupted"))
+  train.train_and_evaluate(_config(), workdir, devices=jax.devices()[:1])
+  assert _finished_steps(workdir) == list(range(1, NUM_STEPS + 1))
+  return workdir, _params(workdir)
+
+
+class _Run:
+  """One CLI process; `wait_for(pattern)` reads its stdout up to a line."""
+
+  def __init__(self, workdir, **env):
+    full_env = dict(os.environ)
+    full_env.update(env)
+    # One CPU device, like the reference run (not the 8 fake test devices).
+    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "",
+                   full_env.pop("XLA_FLAGS", "")).strip()
+    if flags:
+      full_env["XLA_FLAGS"] = flags
+    full_env["PYTHONPATH"] = REPO
+    args = [sys.executable, "-u", "-c", WRAPPER, "--config", CONFIG_FILE,
+            "--workdir", workdir] + [f"--config.{o}" for o in OVERRIDES]
+    self.proc = subprocess.Popen(args, cwd=REPO, env=full_env,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+    self.lines = []
+
+  def wait_for(self, line):
+    for out in self.proc.stdout:
+      self.lines.append(out.rstrip("\n"))
+      if self.lines[-1] == line:
+        return
+    raise AssertionError(f"process ended (rc {self.proc.wait()}) before "
+                         f"{line!r}:\n" + "\n".join(self.lines[-30:]))
+
+  def kill(self):
+    self.proc.send_signal(signal.SIGKILL)
+    assert self.proc.wait() == -signal.SIGKILL
+    self.proc.stdout.close()
+
+  def finish(self):
+    out, _ = self.proc.communicate(timeout=300)
+    self.lines += out.splitlines()
+    assert self.proc.returncode == 0, "\n".join(self.lines[-30:])
+
+
+def test_killed_runs_resume_to_the_uninterrupted_parameters(reference,
+                                                            tmp_path):
+  _, want = reference
+  workdir = str(tmp_path / "killed")
+
+  # 1. Killed while checkpoint 2 is being written (step 1 is complete).
+  run = _Run(workdir, HANG_IN_SAVE_STEP="2")
+  run.wait_for("COMMIT 2")
+  time.sleep(0.2)  # The save is hanging; make sure nothing else moves.
+  run.kill()
+  names = os.listdir(os.path.join(workdir, "checkpoints"))
+  assert _finished_steps(workdir) == [1]
+  partial = [n for n in names if n.startswith("2.orbax-checkpoint-tmp")]
+  assert partial, names  # The half-written step 2 is on disk ...
+  assert os.listdir(os.path.join(workdir, "checkpoints", partial[0]))
+
+  # 2. The same command resumes from step 1 (... and is never loaded); it is
+  # killed at a random moment after it committed step 3.
+  run = _Run(workdir)
+  run.wait_for("COMMIT 3")
+  time.sleep(random.Random(0).uniform(0.0, 0.5))
+  run.kill()
+  assert 3 in _finished_steps(workdir)
+
+  # 3. The same command again, to the end.
+  run = _Run(workdir)
+  run.finish()
+  assert _finished_steps(workdir) == list(range(1, NUM_STEPS + 1))
+  names = os.listdir(os.path.join(workdir, "checkpoints"))
+  assert not [n for n in names if "tmp" in n], names  # Leftovers cleaned.
+  got = _params(workdir)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=0,
+                                                       atol=1e-6), got, want)
+  records = utils.read_metrics(workdir, split="train")
+  assert records[-1]["step"] == NUM_STEPS
+
+
+def test_corrupt_latest_checkpoint_falls_back_to_previous(reference,
+                                                          tmp_path):
+  src, want = reference
+  workdir = str(tmp_path / "corrupt")
+  shutil.copytree(src, workdir)
+  ckpt = os.path.join(workdir, "checkpoints")
+  # Truncate every file of the latest step (a disk that lost its tail) ...
+  for root, _, files in os.walk(os.path.join(ckpt, str(NUM_STEPS))):
+    for name in files:
+      with open(os.path.join(root, name), "r+b") as f:
+        f.truncate(max(0, os.path.getsize(f.name) // 3))
+  # ... and leave an unfinished save of a later step, full of garbage.
+  fake = os.path.join(ckpt, f"{NUM_STEPS + 1}.orbax-checkpoint-tmp-123")
+  os.makedirs(os.path.join(fake, "default"))
+  with open(os.path.join(fake, "default", "_METADATA"), "w") as f:
+    f.write("{not json")
+
+  config = _config()
+  with pytest.warns(RuntimeWarning, match=rf"step {NUM_STEPS}.*cannot be "
+                    rf"read") as record:
+    results = train.train_and_evaluate(config, workdir,
+                                       devices=jax.devices()[:1])
+  assert any(f"resuming from checkpoint step {NUM_STEPS - 1}" in
+             str(w.message) for w in record)
+  assert results["step"] == NUM_STEPS
+  # The bad step was moved aside, redone from step 5, and ends where the
+  # uninterrupted run ended.
+  assert os.listdir(ckpt + "_corrupt") == [str(NUM_STEPS)]
+  assert _finished_steps(workdir) == list(range(1, NUM_STEPS + 1))
+  assert not os.path.exists(fake)
+  jax.tree.map(np.testing.assert_array_equal, _params(workdir), want)
+
+  # Nothing readable at all: a clear error, not a silent restart from 0.
+  for step in _finished_steps(workdir):
+    for root, _, files in os.walk(os.path.join(ckpt, str(step))):
+      for name in files:
+        open(os.path.join(root, name), "w").close()
+  with pytest.raises(RuntimeError, match="no checkpoint .* can be read"):
+    with pytest.warns(RuntimeWarning):
+      train.train_and_evaluate(config, workdir, devices=jax.devices()[:1])
+
+
+def test_nan_batch_stops_and_keeps_last_good_checkpoint(tmp_path,
+                                                        monkeypatch):
+  # A batch whose loss is NaN at step 3 (as a corrupt input would give).
+  objective_loss = train._objective_loss
+
+  def poisoned(config, model, feats, labels, key, step):
+    loss, metrics = objective_loss(config, model, feats, labels, key, step)
+    return jnp.where(step == 2, jnp.nan, loss), metrics
+
+  monkeypatch.setattr(train, "_objective_loss", poisoned)
+  config = _config()
+  config.temperature = 0.4  # Not a cached step of the other tests.
+  workdir = str(tmp_path)
+  with pytest.raises(train.TrainingDivergedError,
+                     match=r"loss is nan at step 3.*checkpoint \(step 2\)"):
+    train.train_and_evaluate(config, workdir, devices=jax.devices()[:1])
+  assert _finished_steps(workdir) == [1, 2]
+  _, _, state = evaluate.load_run(workdir, devices=jax.devices()[:1])
+  assert int(state["step"]) == 2
+  leaves = jax.tree.leaves(jax.device_get(state["params"]))
+  assert all(np.all(np.isfinite(x)) for x in leaves)
+  steps = [r["step"] for r in utils.read_metrics(workdir, split="train")]
+  assert steps == [1, 2]  # The NaN step was not logged as a good one.
+
+
+def _no_training(monkeypatch):
+  def fail(*args, **kwargs):
+    raise AssertionError("training started")
+  monkeypatch.setattr(train, "Trainer", fail)
+  monkeypatch.setattr(train.data_lib, "make_source", fail)
+
+
+def test_unwritable_workdir_fails_before_training(tmp_path, monkeypatch):
+  # Tests run as root, which ignores chmod: use a path below a regular file,
+  # which nobody can create.
+  blocker = tmp_path / "file.txt"
+  blocker.write_text("not a directory")
+  workdir = str(blocker / "run")
+  _no_training(monkeypatch)
+  with pytest.raises(train.WorkdirError, match=re.escape(workdir)) as info:
+    train.train_and_evaluate(_config(), workdir)
+  assert "not writable" in str(info.value)
+  assert isinstance(info.value, OSError)
+
+
+def test_full_disk_fails_before_training(tmp_path, monkeypatch):
+  workdir = str(tmp_path / "run")
+  usage = shutil.disk_usage(str(tmp_path))
+  config = _config()
+  # 1 MiB free: less than the 16 MiB log allowance alone.
+  monkeypatch.setattr(shutil, "disk_usage",
+                      lambda path: usage._replace(free=1 << 20))
+  with pytest.raises(train.WorkdirError,
+                     match=r"not enough free disk space in workdir "
+                     + re.escape(repr(workdir))):
+    train.train_and_evaluate(config, workdir, devices=jax.devices()[:1])
+  assert not os.path.exists(os.path.join(workdir, "checkpoints"))
+  assert not os.path.exists(os.path.join(workdir, "metrics.jsonl"))
+
+
+def test_free_space_estimate_scales_with_kept_checkpoints():
+  trainer_state = {"w": np.zeros((1024, 256), np.float32),
+                   "s": np.zeros((), np.int32)}
+  assert train.checkpoint_bytes(trainer_state) == 1024 * 256 * 4 + 4
+  config = base.get_config()
+  config.keep_checkpoints = 2
+  need2 = train.check_free_space("/", trainer_state, config)
+  config.keep_checkpoints = 5
+  need5 = train.check_free_space("/", trainer_state, config)
+  assert need5 - need2 == int(train.checkpoint_bytes(trainer_state) * 3 * 1.5)
