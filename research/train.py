@@ -96,6 +96,8 @@ class Model(nnx.Module):
   def __init__(self, config: ml_collections.ConfigDict, num_classes: int, *,
                rngs: nnx.Rngs):
     kwargs = {"num_features": config.num_features}
+    if config.encoder == "small_cnn":
+      kwargs["widths"] = tuple(config.get("small_cnn_widths", (32, 64, 128)))
     if config.encoder.startswith("resnet"):
       kwargs = {"stem": config.stem}
     self.encoder = models.create_encoder(config.encoder, rngs=rngs, **kwargs)

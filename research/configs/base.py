@@ -102,6 +102,8 @@ def get_config(objective: str = "simclr", dataset: str = "digits",
   # Model (research.models).
   c.encoder = d["encoder"]
   c.num_features = d["num_features"]
+  # small_cnn only: widths of the blocks before the last (strides 1, 2, 2).
+  c.small_cnn_widths = (32, 64, 128)
   c.stem = d["stem"]  # ResNets only: "cifar" or "imagenet".
   c.head_hidden = d["head_hidden"]
   c.head_out = 128
