@@ -72,7 +72,12 @@ def run_and_check(config, workdir):
 
 @pytest.mark.parametrize("objective", base.OBJECTIVES)
 def test_every_objective_on_digits(objective, tmp_path):
-  run_and_check(tiny_config(objective), str(tmp_path))
+  overrides = {}
+  if objective == "multihead":
+    # Its loss sits near 0 (the temperature regularisers cancel) and its
+    # hardest-negative max is non-smooth: LARS at 8.0 overshoots in six steps.
+    overrides["base_learning_rate"] = 0.3
+  run_and_check(tiny_config(objective, **overrides), str(tmp_path))
 
 
 def test_simclr_on_mock_cifar10(tmp_path):
