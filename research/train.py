@@ -432,12 +432,35 @@ def _checkpoint_manager(workdir: str, config):
   # Orbax writes each step to `<step>.orbax-checkpoint-tmp-*` and renames it
   # when complete (atomic on local/POSIX file systems; a commit file on
   # object stores), so a save killed half-way is never listed as a step.
-  # The leftovers of such a save are removed when the next run starts.
+  # The leftovers of such a save are removed here, before the manager starts.
+  # (Orbax's own `cleanup_tmp_directories` does this in a background thread
+  # that races with whatever file access follows, e.g. the first tfds read.)
+  directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+  remove_partial_checkpoints(directory)
   options = ocp.CheckpointManagerOptions(
-      max_to_keep=max(1, config.keep_checkpoints), create=True,
-      cleanup_tmp_directories=True)
-  return ocp.CheckpointManager(os.path.abspath(
-      os.path.join(workdir, "checkpoints")), options=options)
+      max_to_keep=max(1, config.keep_checkpoints), create=True)
+  return ocp.CheckpointManager(directory, options=options)
+
+
+def remove_partial_checkpoints(directory: str) -> list[str]:
+  """Deletes the temporary directories of saves that never completed.
+
+  Args:
+    directory: the checkpoint directory of a run (it may not exist yet).
+
+  Returns:
+    The names of the removed directories.
+  """
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  if jax.process_index() != 0 or not os.path.isdir(directory):
+    return []
+  suffix = ocp.path.step.TMP_DIR_SUFFIX
+  removed = []
+  for name in sorted(os.listdir(directory)):
+    if suffix in name and os.path.isdir(os.path.join(directory, name)):
+      shutil.rmtree(os.path.join(directory, name))
+      removed.append(name)
+  return removed
 
 
 def _save(manager, step: int, state: TrainState) -> None:
