@@ -627,7 +627,11 @@ def gaussian_random_field(
          jnp.asarray(np.where(edge, math.sqrt(2.0), 1.0), real))
 
   lead = () if channels is None else (channels,)
-  noise = jax.random.normal(key, lead + block, cplx)
+  # A standard complex normal (E|z|^2 = 1) from real normal pairs: the same
+  # distribution as `jax.random.normal(key, shape, complex64)`, whose XLA:CPU
+  # compilation takes seconds longer (2.8 s vs 0.2 s here for 64 fields).
+  pair = jax.random.normal(key, lead + block + (2,), real)
+  noise = jax.lax.complex(pair[..., 0], pair[..., 1]) * math.sqrt(0.5)
   modes = noise * amp.astype(cplx)
   if np.any(edge):
     edge_pos = np.nonzero(edge)[0]

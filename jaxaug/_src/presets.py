@@ -94,7 +94,7 @@ def _pipeline(steps: Sequence[tuple[str, Augmentation]],
 
 
 def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
-           blur: bool = True,
+           blur: bool = True, random_order: bool = True,
            random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
   """SimCLR's ImageNet augmentation (Chen et al., 2020, google-research/simclr).
 
@@ -105,7 +105,10 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     3. optional random field augmentation (`random_field` not None), applied
        to the cropped image;
     4. `color_jitter` with brightness = contrast = saturation = 0.8 s and
-       hue = 0.2 s, random order, clip after each op, applied with p = 0.8;
+       hue = 0.2 s, clip after each op, applied with p = 0.8; the four ops
+       run in a random order per image unless `random_order=False` (then
+       brightness, contrast, saturation, hue, as SimCLR's
+       `color_jitter(..., random_order=False)`; about 2x cheaper on CPU);
     5. `random_grayscale` (p = 0.2);
     6. if `blur`: `random_gaussian_blur` with sigma uniform in [0.1, 2.0],
        kernel 10% of the (smaller) side made odd, applied with p = 0.5.
@@ -115,6 +118,7 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     strength: colour strength s >= 0 (1.0 for ImageNet; at most 2.5 so that
       the hue strength stays <= 0.5).
     blur: include the Gaussian blur step.
+    random_order: shuffle the colour jitter ops per image (SimCLR's default).
     random_field: None (off), a setting name "mild"/"medium"/"strong", a
       dict of overrides for `random_field` (optionally with a "setting"
       key), or any `fn(key, image) -> image` to use in that slot.
@@ -151,7 +155,7 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
        compose.random_apply(
            functools.partial(color.color_jitter, brightness=0.8 * s,
                              contrast=0.8 * s, saturation=0.8 * s,
-                             hue=0.2 * s), 0.8)),
+                             hue=0.2 * s, random_order=random_order), 0.8)),
       ("random_grayscale",
        functools.partial(color.random_grayscale, probability=0.2)),
   ]
@@ -167,7 +171,7 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
 
 
 def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
-                 strength: float = 0.5,
+                 strength: float = 0.5, random_order: bool = True,
                  random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
   """SimCLR's CIFAR augmentation: `simclr(size, strength=0.5, blur=False)`.
 
@@ -175,6 +179,7 @@ def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
     size: static output side (32 for CIFAR), int or `(height, width)`;
       positional-only, like `simclr(size)`.
     strength: colour strength s (0.5 for CIFAR-10 in the paper).
+    random_order: as in `simclr`.
     random_field: as in `simclr`.
 
   Returns:
@@ -190,7 +195,7 @@ def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
     (32, 32, 3)
   """
   return simclr(size, strength=strength, blur=False,
-                random_field=random_field)
+                random_order=random_order, random_field=random_field)
 
 
 def two_views(key: jax.Array, images: jax.typing.ArrayLike,

@@ -38,6 +38,8 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
     entry = {'benchmark': bench, 'name': name, 'best_peer': best,
              'jaxaug': libs['jaxaug'], 'best_peer_value': peers[best],
              'ratio': libs['jaxaug'] / peers[best]}
+    if 'jaxaug_fixed_order' in libs:
+      entry['ratio_fixed_order'] = libs['jaxaug_fixed_order'] / peers[best]
     if bench == 'fields':
       # The fields target is against the bare JAX sampler and powerbox's JAX
       # backend, i.e. JAX implementations of the same padded FFT.
@@ -69,7 +71,7 @@ def markdown(result: dict[str, Any]) -> str:
   simclr = _rows(result, 'simclr')
   if simclr:
     libs = sorted({m['library'] for m in simclr},
-                  key=lambda l: (l != 'jaxaug', l))
+                  key=lambda l: (not l.startswith('jaxaug'), l))
     names = list(dict.fromkeys(m['name'] for m in simclr))
     lines += ['**SimCLR two-view pipeline** (views/s, higher is better; '
               'batch of images -> 2 views each)', '',
@@ -86,6 +88,8 @@ def markdown(result: dict[str, Any]) -> str:
       cells = ' | '.join(_fmt(vals[l]['value']) if l in vals else '—'
                          for l in libs)
       ratio = f"{r['ratio']:.2f}x vs {r['best_peer']}" if r else '—'
+      if r and 'ratio_fixed_order' in r:
+        ratio += f" (fixed order: {r['ratio_fixed_order']:.2f}x)"
       lines.append(f"| {name} ({blur}) | {any_m['params']['batch']} | "
                    f"{cells} | {ratio} |")
     lines.append('')

@@ -8,16 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def concrete(x) -> Optional[np.ndarray]:
-  """`x` as a NumPy array if it is concrete, else None (a tracer)."""
-  if isinstance(x, jax.core.Tracer):
-    return None
-  try:
-    return np.asarray(x)
-  except (jax.errors.TracerArrayConversionError,
-          jax.errors.ConcretizationTypeError):  # pragma: no cover
-    return None
+# One definition of "is this value concrete" for the whole project.
+from jaxaug._src.checks import concrete_value as concrete
 
 
 def check_positive(value, name: str):

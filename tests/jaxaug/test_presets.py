@@ -67,6 +67,24 @@ def test_simclr_structure_blur_and_output_size():
   assert _distinct(jnp.concatenate([v1, v2])) == 4
 
 
+def test_fixed_jitter_order_is_simclrs_nonrandom_jitter():
+  s = 0.5
+  fixed = dict(presets.simclr_cifar(8, strength=s, random_order=False).ops)
+  shuffled = dict(presets.simclr_cifar(8, strength=s).ops)
+  expected = jaxaug.random_apply(functools.partial(
+      jaxaug.color_jitter, brightness=0.8 * s, contrast=0.8 * s,
+      saturation=0.8 * s, hue=0.2 * s, random_order=False), 0.8)
+  image = _images(b=1, h=8, w=8)[0]
+  keys = jax.random.split(jax.random.key(5), 8)
+  run = jax.jit(jax.vmap(lambda k: jnp.stack([
+      fixed["color_jitter"](k, image), expected(k, image),
+      shuffled["color_jitter"](k, image)])))
+  out = np.asarray(run(keys))
+  np.testing.assert_array_equal(out[:, 0], out[:, 1])
+  # Some key draws an order other than b, c, s, h (and jitters at all).
+  assert not np.allclose(out[:, 0], out[:, 2], atol=1e-4)
+
+
 def test_random_field_slot_sits_after_the_crop():
   seen = []
 

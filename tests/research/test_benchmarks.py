@@ -56,7 +56,7 @@ def test_quick_run_writes_valid_results(tmp_path):
 
   # Every library of each comparison is present, jaxaug included.
   libs = {(m['benchmark'], m['library']) for m in measurements}
-  for lib in ('jaxaug', 'augmax', 'dm_pix'):
+  for lib in ('jaxaug', 'jaxaug_fixed_order', 'augmax', 'dm_pix'):
     assert ('simclr', lib) in libs
   for lib in ('jaxaug', 'jax_fft', 'numpy_fft', 'powerbox_jax',
               'powerbox_numpy', 'gstools_randmeth', 'gstools_fourier'):
