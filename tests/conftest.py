@@ -11,3 +11,24 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import jax  # noqa: E402  (after the flags above)
 
 jax.config.update("jax_threefry_partitionable", True)
+
+
+# The longest tests (end-to-end training, notebooks, the benchmark smoke run:
+# each 30 s to 3 min of mostly XLA compilation) go first, so that under
+# `pytest -n 2` they overlap with each other and with the short tests instead
+# of running alone at the end.
+_LONG_FIRST = ("tests/research/test_benchmarks.py", "tests/test_notebooks.py",
+               "tests/research/test_faults.py", "tests/research/test_train.py")
+
+
+def pytest_collection_modifyitems(config, items):
+  del config  # Unused.
+
+  def rank(item):
+    path = item.nodeid.split("::")[0]
+    for i, prefix in enumerate(_LONG_FIRST):
+      if path.endswith(prefix):
+        return i
+    return len(_LONG_FIRST)
+
+  items.sort(key=rank)  # Stable: the order within a file is kept.
