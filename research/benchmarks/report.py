@@ -67,6 +67,13 @@ def markdown(result: dict[str, Any]) -> str:
            f"{meta.get('loadavg_start')} / {meta.get('loadavg_end')}."
            + (' **Quick mode (tiny sizes): not meaningful numbers.**'
               if meta.get('quick') else ''), '']
+  merged = meta.get('merged_with')
+  if merged:
+    lines[-1:-1] = [
+        f"That run measured {', '.join(meta.get('benchmarks_run', []))}; "
+        f"the other tables come from the run of {merged.get('timestamp')} "
+        f"(load average {merged.get('loadavg_start')} / "
+        f"{merged.get('loadavg_end')}).", '']
 
   simclr = _rows(result, 'simclr')
   if simclr:

@@ -21,6 +21,9 @@ import time
 from typing import Any, Optional, Sequence
 
 BENCHMARKS = ('simclr', 'fields', 'training', 'scaling')
+# The `benchmark` field of the measurements each benchmark writes.
+PRODUCES = {'simclr': ('simclr',), 'fields': ('fields', 'field_augment'),
+            'training': ('training',), 'scaling': ('scaling',)}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
@@ -61,6 +64,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                       default=os.path.join(REPO, 'docs', 'figures',
                                            'benchmarks.png'),
                       help='scaling plot path ("" to skip)')
+  parser.add_argument('--merge', action='store_true',
+                      help='keep the measurements of the other benchmarks '
+                      'already in <machine>.json (rerun a subset)')
   parser.add_argument('--train-batch', type=int, default=None,
                       help='batch of the training-step benchmark (default 32)')
   args = parser.parse_args(argv)
@@ -114,19 +120,33 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   meta['loadavg_end'] = _loadavg()
   meta['durations_s'] = durations
 
+  json_path = os.path.join(args.out, f'{machine}.json')
+  if args.merge and os.path.exists(json_path):
+    with open(json_path, encoding='utf-8') as f:
+      previous = json.load(f)
+    rerun = {kind for name in names for kind in PRODUCES[name]}
+    kept = [m for m in previous['measurements']
+            if m.get('benchmark') not in rerun]
+    measurements = kept + measurements
+    meta['merged_with'] = {k: previous['meta'].get(k) for k in (
+        'timestamp', 'benchmarks', 'loadavg_start', 'loadavg_end',
+        'command')}
+    meta['benchmarks_run'] = names
+    meta['benchmarks'] = sorted(
+        set(names) | set(previous['meta'].get('benchmarks', [])))
+
   from research.benchmarks import report
   result = _jsonable({'machine': machine, 'meta': meta,
                       'measurements': measurements})
   result['ratios'] = report.ratios(result)
   os.makedirs(args.out, exist_ok=True)
-  json_path = os.path.join(args.out, f'{machine}.json')
   with open(json_path, 'w', encoding='utf-8') as f:
     json.dump(result, f, indent=1)
   md = report.markdown(result)
   with open(os.path.join(args.out, f'{machine}.md'), 'w',
             encoding='utf-8') as f:
     f.write(md + '\n')
-  if args.figure and 'scaling' in names:
+  if args.figure and 'scaling' in meta['benchmarks']:
     from research.benchmarks import scaling
     scaling.plot(result['measurements'], args.figure,
                  title=f'jaxaug SimCLR pipeline throughput, {machine} '

@@ -81,8 +81,10 @@ def plot(measurements: list[dict[str, Any]], path: str, *, title: str) -> None:
                    and not m['name'].startswith('simclr_cifar'))
         if p:
           xs, ys = zip(*p)
-          ax.plot(xs, ys, 's--', color=color,
-                  label=f'{lib} (batch {peers[0]["params"]["batch"]})')
+          # Points of the SimCLR comparison (its batch per size), unjoined:
+          # that benchmark has no intermediate sizes.
+          ax.plot(xs, ys, 's', color=color,
+                  label=f'{lib} (SimCLR comparison, its batch)')
     ax.set_xlabel(xlabel)
     ax.set_ylabel('views / s')
     ax.grid(True, which='both', alpha=0.3)

@@ -102,9 +102,10 @@ def run(*, quick: bool, log: Callable[[str], None] = print,
     size, batch, reps, model_kind = 16, 4, 1, 'small_cnn'
   else:
     # A ResNet-18 step at batch 256 (512 views) takes minutes on a 2-core
-    # CPU: the default here is batch 32 and one timed repetition after the
-    # compiling call; pass `batch` (run.py --train-batch) on faster machines.
-    size, reps, model_kind = 32, 1, 'resnet18'
+    # CPU: the default here is batch 32 and the median of three timed steps
+    # after the compiling call (one step varies by +-20% on a shared CPU);
+    # pass `batch` (run.py --train-batch) on faster machines.
+    size, reps, model_kind = 32, 3, 'resnet18'
     batch = batch or 32
   images = jax.random.uniform(jax.random.key(0), (batch, size, size, 3))
   base = jax.random.key(1)
