@@ -132,7 +132,13 @@ def chain(*fns: Augmentation, fuse: bool = True) -> Augmentation:
   def chained(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
     checks.check_key(key)
     keys = jax.random.split(key, len(fns))
-    for start, stop in groups:
+    for n, (start, stop) in enumerate(groups):
+      if n:
+        # Materialise each step's output once. Without this, XLA may fuse a
+        # step into every consumer in the next one and recompute it there:
+        # `chain(color_jitter, random_grayscale)` ran 10x slower on CPU
+        # (85 vs 9 ms for 512 images of 32x32).
+        image = jax.lax.optimization_barrier(image)
       if stop - start == 1:
         image = fns[start](keys[start], image)
         continue
