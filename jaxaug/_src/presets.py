@@ -94,13 +94,14 @@ def _pipeline(steps: Sequence[tuple[str, Augmentation]],
 
 
 def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
+           area: tuple[float, float] = (0.08, 1.0),
            blur: bool = True, random_order: bool = True,
            random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
   """SimCLR's ImageNet augmentation (Chen et al., 2020, google-research/simclr).
 
   Steps, in order:
-    1. `random_resized_crop` to `size` (area 0.08-1, aspect 3/4-4/3,
-       bilinear; the original uses bicubic);
+    1. `random_resized_crop` to `size` (area fraction `area`, 0.08-1 by
+       default, aspect 3/4-4/3, bilinear; the original uses bicubic);
     2. `random_flip_left_right` (p = 0.5), fused with the crop;
     3. optional random field augmentation (`random_field` not None), applied
        to the cropped image;
@@ -117,6 +118,9 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     size: static output side, int or `(height, width)`.
     strength: colour strength s >= 0 (1.0 for ImageNet; at most 2.5 so that
       the hue strength stays <= 0.5).
+    area: `(min, max)` fraction of the image area kept by the crop, in
+      (0, 1] (SimCLR and torchvision's `scale`: (0.08, 1.0)). Small images
+      with little detail (e.g. upsampled 8x8 digits) need a larger minimum.
     blur: include the Gaussian blur step.
     random_order: shuffle the colour jitter ops per image (SimCLR's default).
     random_field: None (off), a setting name "mild"/"medium"/"strong", a
@@ -143,7 +147,7 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
   steps: list[tuple[str, Augmentation]] = [
       ("random_resized_crop",
        functools.partial(geometric.random_resized_crop, size=size,
-                         area=(0.08, 1.0), aspect_ratio=(3 / 4, 4 / 3))),
+                         area=area, aspect_ratio=(3 / 4, 4 / 3))),
       ("random_flip_left_right",
        functools.partial(geometric.random_flip_left_right, probability=0.5)),
   ]
@@ -171,7 +175,9 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
 
 
 def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
-                 strength: float = 0.5, random_order: bool = True,
+                 strength: float = 0.5,
+                 area: tuple[float, float] = (0.08, 1.0),
+                 random_order: bool = True,
                  random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
   """SimCLR's CIFAR augmentation: `simclr(size, strength=0.5, blur=False)`.
 
@@ -179,6 +185,7 @@ def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
     size: static output side (32 for CIFAR), int or `(height, width)`;
       positional-only, like `simclr(size)`.
     strength: colour strength s (0.5 for CIFAR-10 in the paper).
+    area: crop area fraction range, as in `simclr`.
     random_order: as in `simclr`.
     random_field: as in `simclr`.
 
