@@ -10,8 +10,8 @@
 #
 # Everything goes through the research code:
 # `research.train.train_and_evaluate(config, workdir)` with a config from
-# `research/configs/simclr_digits.py`, the same entry point as
-# `python -m research.train --config research/configs/simclr_digits.py:mild`.
+# `research/configs/experiment.py`, the same entry point as
+# `python -m research.train --config=research/configs/experiment.py:simclr,digits,mild`.
 #
 # With the small default settings this is a smoke run of a few dozen steps, so
 # the numbers it prints say little; set `FULL = True` (a GPU helps) for the
@@ -27,15 +27,23 @@ if "google.colab" in sys.modules:
   subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                   "{PIP_SPEC}"], check=True)
 
+# The research code runs from a checkout of the repository (it is not part of
+# the installed package): put the checkout on the path.
+import pathlib
+
+REPO = (pathlib.Path("/content/jaxaug") if "google.colab" in sys.modules
+        else pathlib.Path.cwd().parent)
+sys.path.insert(0, str(REPO))
+
 # %%
 # Knob: small settings are a smoke run of a few minutes on a CPU; FULL = True
-# runs the default digits config (32x32, 300 steps, batch 256) for every
-# setting and seed.
+# runs the default digits config (the `make demo` recipe: 16x16, 500 steps,
+# batch 128) for every setting and seed.
 FULL = False
 SETTINGS = ["", "mild", "strong"] if FULL else ["", "mild"]  # "" = SimCLR only
 SEEDS = [0, 1, 2] if FULL else [0]
-NUM_STEPS = 300 if FULL else 20
-BATCH_SIZE = 256 if FULL else 64
+NUM_STEPS = 500 if FULL else 20
+BATCH_SIZE = 128 if FULL else 64
 
 # %%
 import json
@@ -47,10 +55,10 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 
-from research import data as data_lib
 from research import evaluate as evaluate_lib
+from research import evaluation
 from research import train as train_lib
-from research.configs import simclr_digits
+from research.configs import experiment
 
 # On a CPU the (fake) devices share the same cores: train on one. On GPUs and
 # TPUs use them all (data parallel, as `python -m research.train` does).
@@ -59,35 +67,26 @@ print("training on", len(DEVICES), DEVICES[0].platform, "device(s)")
 
 
 def make_config(random_field, seed):
-  config = simclr_digits.get_config(random_field)
+  config = experiment.get_config(
+      "simclr,digits" + (f",{random_field}" if random_field else ""))
   config.seed = seed
-  if not FULL:
-    # A smoke run: 16x16 digits (they are 8x8 originally), a narrower encoder,
-    # a faster online probe.
-    config.image_size = config.crop_size = 16
-    config.num_features, config.head_hidden = 64, 128
-    config.probe_learning_rate = 1e-2
-    config.num_steps = NUM_STEPS
-    config.batch_size = BATCH_SIZE
-    config.warmup_steps = NUM_STEPS // 5
-    config.eval_every = NUM_STEPS // 2
+  config.optim.num_steps = NUM_STEPS
+  config.data.batch_size = BATCH_SIZE
+  if not FULL:  # A smoke run: a short schedule, few evaluations.
+    config.optim.warmup_steps = NUM_STEPS // 5
+    config.eval.every = NUM_STEPS // 2
     config.log_every = 2
-    config.checkpoint_every = NUM_STEPS
+    config.checkpoint.every = NUM_STEPS
   config.progress_bar = False
   return config
 
 
 def linear_eval(workdir):
-  """Offline linear evaluation of a finished run, as research.evaluate does:
-  logistic regression on frozen features of the un-augmented digits."""
+  """Offline evaluation of a finished run, as research.evaluate does:
+  probes on frozen features of the un-augmented digits."""
   config, trainer, state = evaluate_lib.load_run(workdir, devices=DEVICES)
-  eval_data = tuple(
-      data_lib.load_eval_arrays(config.dataset, split,
-                                image_size=config.image_size)
-      for split in ("probe_train", "test"))
-  return evaluate_lib.evaluate_features(
-      trainer, state, eval_data, knn_k=config.knn_k,
-      knn_temperature=config.knn_temperature)["linear_probe_acc"]
+  return evaluation.evaluate(trainer, state,
+                             evaluation.load_eval_data(config))
 
 
 def label(random_field):
@@ -96,8 +95,8 @@ def label(random_field):
 # %% [markdown]
 # ## Pre-training
 #
-# Each config's augmentation is `train.make_augment(config)`:
-# `jaxaug.presets.simclr_cifar(32, strength=0.5)`, plus `random_field=` when set
+# Each config's augmentation is `research.augment.make_augment(config.augment)`:
+# `jaxaug.presets.simclr_cifar(16, strength=0.5)`, plus `random_field=` when set
 # (notebooks 01 and 02 show what these do to images). One run per setting and
 # seed, each in a fresh work directory (a rerun in the
 # same directory would resume from its checkpoint). Metrics are written as JSON
@@ -113,7 +112,7 @@ for random_field in SETTINGS:
                                          workdir, devices=DEVICES)
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
       histories[random_field, seed] = [json.loads(line) for line in f]
-    final["linear_eval_acc"] = linear_eval(workdir)
+    final["linear_eval_acc"] = linear_eval(workdir)["linear_probe_acc"]
     results[random_field, seed] = final
     print(f"{label(random_field):>22}, seed {seed}: "
           f"linear eval {final['linear_eval_acc']:.3f}, "
@@ -191,9 +190,10 @@ plt.show()
 # ## Next
 #
 # * Same experiment from the command line:
-#   `python -m research.train --config research/configs/simclr_digits.py:mild
-#   --workdir /tmp/simclr_mild`, or `make demo`.
-# * CIFAR-10 / ImageNet: `research/configs/simclr_cifar10.py`,
-#   `simclr_imagenet2012.py` (tensorflow-datasets, `--config.data_dir=...`).
-# * Other objectives with the same augmentations: `mochi_*`, `multihead_*`,
-#   `supcon_*`, `cross_entropy_*` configs.
+#   `python -m research.train --config=research/configs/experiment.py:simclr,digits,mild
+#   --workdir=/tmp/simclr_mild`, or `make demo`.
+# * CIFAR-10 / ImageNet: `experiment.py:simclr,cifar10` and
+#   `experiment.py:simclr,imagenet2012` (tensorflow-datasets,
+#   `--config.data.data_dir=...`).
+# * Other objectives with the same augmentations: `mochi`, `multihead`,
+#   `supcon`, `cross_entropy` in place of `simclr`.

@@ -31,6 +31,14 @@ if "google.colab" in sys.modules:
   subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                   "{PIP_SPEC}"], check=True)
 
+# The research code (one contrastive loss below) runs from a checkout of the
+# repository, not from the installed package: put the checkout on the path.
+import pathlib
+
+REPO = (pathlib.Path("/content/jaxaug") if "google.colab" in sys.modules
+        else pathlib.Path.cwd().parent)
+sys.path.insert(0, str(REPO))
+
 # Fake 8 CPU devices so that the sharding below is real even on a laptop. This
 # must happen before JAX starts; on Colab (GPU/TPU) the real devices are used.
 if ("google.colab" not in sys.modules

@@ -1,146 +1,301 @@
-"""Shared defaults of every experiment config, and the per-dataset settings.
+"""Every config field of a run: default, meaning, and what values are allowed.
 
-An experiment file is one line on top of `get_config(objective=..., dataset=...)`.
-Every field a run can use exists here, so a typo in an override
-(`--config.batch_szie=64`) is rejected with the field's name instead of being
-silently ignored.
+A run's config is a nested `ml_collections.ConfigDict` with the sub-configs
 
-Random fields ("with and without"): every experiment file takes an optional
-argument, `--config research/configs/simclr_cifar10.py:mild`, or set
-`--config.random_field=mild|medium|strong` (empty string = SimCLR
-augmentations alone).
+  data       dataset, image size, global batch size
+  augment    the on-device augmentation (jaxaug presets, random fields)
+  model      encoder and head sizes
+  objective  the training objective (`research.objectives.registry`)
+  optim      optimiser, learning-rate schedule and its batch-size scaling
+  eval       online and final evaluation (probes, kNN)
+  checkpoint orbax checkpoint cadence
+
+plus `name`, `seed` and a few bookkeeping fields at the top. `FIELDS` below is
+the single source of the defaults, the help text (`python -m research.train
+--config_help`) and the checks (`research.configs.check.validate`).
+`get_config(objective, dataset, random_field)` fills in the per-dataset and
+per-objective values; `research/configs/experiment.py` is the file the CLI
+loads.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import ml_collections
 
+# The values a few fields may take. Objective names come from the objective
+# registry; they are repeated here so that configs load without importing JAX.
 OBJECTIVES = ("simclr", "mochi", "multihead", "supcon", "cross_entropy")
+DATASETS = ("digits", "cifar10", "cifar100", "stl10", "imagenet2012",
+            "i_naturalist2021")
 RANDOM_FIELDS = ("", "mild", "medium", "strong")
+AUGMENT_PRESETS = ("simclr_cifar", "simclr", "flip", "none")
+ENCODERS = ("small_cnn", "resnet18", "resnet50")
+OPTIMIZERS = ("lars", "sgd", "adamw")
+LR_SCALINGS = ("linear", "sqrt", "none")
 
-# Per dataset: host image size, view size, augmentation preset, model, length.
-_DATASETS = {
-    "digits": dict(image_size=32, crop_size=32, augment="simclr_cifar",
-                   aug_strength=0.5, encoder="small_cnn", num_features=128,
-                   stem="cifar", batch_size=256, num_steps=300,
-                   warmup_steps=30, eval_every=100, checkpoint_every=100,
-                   head_hidden=256, eval_max_examples=0),
-    "cifar10": dict(image_size=32, crop_size=32, augment="simclr_cifar",
-                    aug_strength=0.5, encoder="resnet18", num_features=512,
-                    stem="cifar", batch_size=512,
-                    num_steps=1000 * (50_000 // 512),  # 1000 epochs
-                    warmup_steps=10 * (50_000 // 512), eval_every=5000,
-                    checkpoint_every=2000, head_hidden=2048,
-                    eval_max_examples=0),
-    "imagenet2012": dict(image_size=256, crop_size=224, augment="simclr",
-                         aug_strength=1.0, encoder="resnet50",
-                         num_features=2048, stem="imagenet", batch_size=4096,
-                         num_steps=100 * (1_281_167 // 4096),  # 100 epochs
-                         warmup_steps=10 * (1_281_167 // 4096),
-                         eval_every=5000, checkpoint_every=1000,
-                         head_hidden=2048, eval_max_examples=50_000),
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+  """One config field: its default, its meaning and the values allowed.
+
+  Attributes:
+    default: the default value (its Python type is the field's type).
+    help: one line for `--config_help`.
+    choices: the allowed values, if a closed set.
+    low, high: inclusive numeric bounds (None: unbounded).
+    low_open: True if `low` itself is not allowed (e.g. a temperature > 0).
+  """
+
+  default: Any
+  help: str
+  choices: tuple[Any, ...] | None = None
+  low: float | None = None
+  high: float | None = None
+  low_open: bool = False
+
+
+F = Field
+FIELDS: dict[str, Field] = {
+    "name": F("", "run name shown in logs; default <objective>_<dataset>"),
+    "seed": F(0, "model init, augmentation and data order derive from it",
+              low=0),
+    # data
+    "data.dataset": F("digits", "dataset; digits is embedded (no download)",
+                      choices=DATASETS),
+    "data.data_dir": F("", "tfds data_dir ('' = $TFDS_DATA_DIR or "
+                       "~/tensorflow_datasets); unused for digits"),
+    "data.image_size": F(32, "side of the square uint8 images sent to the "
+                         "device (pixels)", low=4),
+    "data.batch_size": F(256, "global batch size (all devices and processes)",
+                         low=2),
+    "data.shuffle_buffer": F(10_000, "tfds shuffle buffer (records)", low=1),
+    # augment
+    "augment.preset": F("simclr_cifar", "jaxaug preset: simclr_cifar, simclr "
+                        "(ImageNet recipe), flip (smoke tests), none",
+                        choices=AUGMENT_PRESETS),
+    "augment.crop_size": F(32, "side of the augmented views (pixels)", low=4),
+    "augment.strength": F(0.5, "colour-jitter strength s of the SimCLR "
+                          "recipe", low=0.0, high=2.5),
+    "augment.area": F((0.08, 1.0), "(min, max) fraction of the image area "
+                      "kept by the random resized crop"),
+    "augment.random_order": F(True, "shuffle the colour-jitter ops per view"),
+    "augment.random_field": F("", "random field setting added after the "
+                              "crop: '' (off), mild, medium, strong",
+                              choices=RANDOM_FIELDS),
+    # model
+    "model.encoder": F("small_cnn", "encoder", choices=ENCODERS),
+    "model.num_features": F(128, "encoder output width (small_cnn; ResNets "
+                            "have their own)", low=1),
+    "model.small_cnn_widths": F((32, 64, 128), "small_cnn: widths of the "
+                                "blocks before the last (strides 1, 2, 2)"),
+    "model.stem": F("cifar", "ResNet stem: cifar (3x3, no pool) or imagenet",
+                    choices=("cifar", "imagenet")),
+    "model.head_hidden": F(256, "projection head hidden width", low=1),
+    "model.head_out": F(128, "projection (contrastive space) width", low=1),
+    "model.head_layers": F(2, "projection head depth: 2 (SimCLR v1) or 3 "
+                           "(v2)", choices=(2, 3)),
+    # objective
+    "objective.name": F("simclr", "training objective", choices=OBJECTIVES),
+    "objective.temperature": F(0.5, "softmax temperature of contrastive "
+                               "objectives", low=0.0, low_open=True),
+    "objective.label_smoothing": F(0.0, "cross_entropy label smoothing",
+                                   low=0.0, high=0.99),
+    "objective.mochi.num_hardest": F(256, "MoCHi N: hardest negatives mixed "
+                                     "(capped at 2B - 2)", low=1),
+    "objective.mochi.num_mix": F(64, "MoCHi s: synthetic negatives from pairs "
+                                 "of hard negatives", low=0),
+    "objective.mochi.num_mix_query": F(32, "MoCHi s': synthetic negatives "
+                                       "mixed with the query", low=0),
+    "objective.mochi.warmup_steps": F(0, "MoCHi: plain NT-Xent before this "
+                                      "step", low=0),
+    "objective.multihead.num_heads": F(3, "multihead: number of projection "
+                                       "heads C", low=1),
+    "objective.multihead.beta": F(0.1, "multihead: temperature regulariser "
+                                  "weight", low=0.0),
+    # optim
+    "optim.optimizer": F("lars", "optimiser of encoder and head",
+                         choices=OPTIMIZERS),
+    "optim.num_steps": F(300, "training steps", low=0),
+    "optim.warmup_steps": F(30, "linear learning-rate warm-up steps before "
+                            "the cosine decay", low=0),
+    "optim.base_learning_rate": F(0.3, "learning rate before batch-size "
+                                  "scaling", low=0.0, low_open=True),
+    "optim.lr_scaling": F("linear", "peak lr = base * B / 256 (linear), "
+                          "base * sqrt(B) (sqrt) or base (none)",
+                          choices=LR_SCALINGS),
+    "optim.weight_decay": F(1e-6, "decoupled weight decay (kernels only)",
+                            low=0.0),
+    "optim.momentum": F(0.9, "momentum of lars / sgd", low=0.0, high=0.999),
+    "optim.lars_trust_coefficient": F(1e-3, "LARS trust coefficient eta",
+                                      low=0.0, low_open=True),
+    "optim.probe_learning_rate": F(1e-3, "Adam lr of the online linear probe",
+                                   low=0.0, low_open=True),
+    # eval
+    "eval.every": F(100, "online evaluation every this many steps (0: only "
+                    "at the end)", low=0),
+    "eval.batch_size": F(512, "batch size of feature extraction", low=1),
+    "eval.knn_k": F(20, "kNN neighbours", low=1),
+    "eval.knn_temperature": F(0.07, "kNN vote temperature", low=0.0,
+                              low_open=True),
+    "eval.max_examples": F(0, "cap on evaluation images per split (0: all)",
+                           low=0),
+    "eval.few_label_shots": F((1, 5, 10), "labels per class of the few-label "
+                              "probes"),
+    "eval.few_label_draws": F(5, "fixed label draws averaged per few-label "
+                              "probe", low=1),
+    # checkpoint
+    "checkpoint.every": F(100, "save every this many steps (and at the end)",
+                          low=1),
+    "checkpoint.keep": F(2, "checkpoints kept", low=1),
+    # bookkeeping
+    "log_every": F(10, "write train metrics every this many steps", low=1),
+    "progress_bar": F(True, "show a tqdm progress bar"),
+    "stop_at_step": F(-1, "stop there without saving, as if killed (tests; "
+                      "-1: off)", low=-1),
+}
+del F
+
+# Fields that may differ when a run is resumed: they do not change what the
+# finished run computes (num_steps stretches the cosine schedule from the
+# resume point on; the run records each change in config_changes.jsonl).
+RESUME_SAFE = frozenset({
+    "optim.num_steps", "eval.every", "eval.batch_size", "eval.max_examples",
+    "checkpoint.every", "checkpoint.keep", "log_every", "progress_bar",
+    "stop_at_step", "data.data_dir", "name",
+})
+
+# Per dataset: sizes, model, length. The digits values are the demo recipe
+# (docs/demo.md explains each choice); cifar10 and imagenet2012 follow SimCLR.
+_DATASET_VALUES: dict[str, dict[str, Any]] = {
+    "digits": {
+        "data.image_size": 16, "augment.crop_size": 16,
+        "augment.area": (0.25, 1.0), "augment.strength": 0.5,
+        "model.encoder": "small_cnn", "model.small_cnn_widths": (16, 32, 32),
+        "model.num_features": 64, "model.head_hidden": 128,
+        "model.head_out": 64, "data.batch_size": 128, "optim.num_steps": 500,
+        "optim.warmup_steps": 50, "eval.every": 100, "checkpoint.every": 250,
+    },
+    "cifar10": {
+        "data.image_size": 32, "augment.crop_size": 32,
+        "augment.strength": 0.5, "model.encoder": "resnet18",
+        "model.stem": "cifar", "model.head_hidden": 2048,
+        "data.batch_size": 512, "optim.num_steps": 1000 * (50_000 // 512),
+        "optim.warmup_steps": 10 * (50_000 // 512), "eval.every": 5000,
+        "checkpoint.every": 2000,
+    },
+    "imagenet2012": {
+        "data.image_size": 256, "augment.crop_size": 224,
+        "augment.preset": "simclr", "augment.strength": 1.0,
+        "model.encoder": "resnet50", "model.stem": "imagenet",
+        "model.head_hidden": 2048, "data.batch_size": 4096,
+        "optim.num_steps": 100 * (1_281_167 // 4096),
+        "optim.warmup_steps": 10 * (1_281_167 // 4096), "eval.every": 5000,
+        "checkpoint.every": 1000, "eval.max_examples": 50_000,
+    },
+}
+_DATASET_VALUES["cifar100"] = _DATASET_VALUES["cifar10"]
+_DATASET_VALUES["stl10"] = {**_DATASET_VALUES["cifar10"],
+                            "data.image_size": 96, "augment.crop_size": 96,
+                            "augment.preset": "simclr",
+                            "augment.strength": 1.0}
+_DATASET_VALUES["i_naturalist2021"] = _DATASET_VALUES["imagenet2012"]
+
+# Per objective, on accelerator-scale datasets: the papers' optimisers.
+_OBJECTIVE_VALUES: dict[str, dict[str, Any]] = {
+    # SimCLR (Chen et al. 2020): LARS, lr 0.3 x B / 256, wd 1e-6, t = 0.5
+    # for CIFAR-10 (their appendix B.9), 0.1 for ImageNet.
+    "simclr": {"optim.optimizer": "lars", "optim.base_learning_rate": 0.3,
+               "optim.weight_decay": 1e-6, "objective.temperature": 0.5},
+    "mochi": {"optim.optimizer": "lars", "optim.base_learning_rate": 0.3,
+              "optim.weight_decay": 1e-6, "objective.temperature": 0.5},
+    "multihead": {"optim.optimizer": "lars", "optim.base_learning_rate": 0.3,
+                  "optim.weight_decay": 1e-6, "objective.temperature": 0.5},
+    # SupCon (Khosla et al. 2020): SGD + momentum, t = 0.07.
+    "supcon": {"optim.optimizer": "sgd", "optim.base_learning_rate": 0.05,
+               "optim.weight_decay": 1e-4, "objective.temperature": 0.07},
+    "cross_entropy": {"optim.optimizer": "sgd",
+                      "optim.base_learning_rate": 0.1,
+                      "optim.weight_decay": 5e-4,
+                      "objective.temperature": 1.0},
 }
 
-_OBJECTIVES = {
-    # SimCLR-type runs: LARS, lr 0.3 * B / 256 (DESIGN 3.5).
-    "simclr": dict(optimizer="lars", base_learning_rate=0.3,
-                   weight_decay=1e-6, temperature=0.5),
-    "mochi": dict(optimizer="lars", base_learning_rate=0.3,
-                  weight_decay=1e-6, temperature=0.5),
-    "multihead": dict(optimizer="lars", base_learning_rate=0.3,
-                      weight_decay=1e-6, temperature=0.5),
-    # SupCon: SGD with momentum, tau = 0.07 (Khosla et al. 2020).
-    "supcon": dict(optimizer="sgd", base_learning_rate=0.05,
-                   weight_decay=1e-4, temperature=0.07),
-    "cross_entropy": dict(optimizer="sgd", base_learning_rate=0.1,
-                          weight_decay=5e-4, temperature=1.0),
+# The digits demo recipe for every objective: AdamW at a fixed learning rate
+# (LARS's trust ratio with eta = 1e-3 moves a small batch's weights by about
+# 1e-4 of their norm per step: nothing is learnt in minutes), t = 0.1.
+_DIGITS_OBJECTIVE_VALUES: dict[str, Any] = {
+    "optim.optimizer": "adamw", "optim.base_learning_rate": 3e-3,
+    "optim.lr_scaling": "none", "optim.weight_decay": 1e-4,
+    "objective.temperature": 0.1,
 }
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """The nested ConfigDict of every field at its `FIELDS` default."""
+  config = ml_collections.ConfigDict()
+  for path, field in FIELDS.items():
+    node = config
+    *parents, leaf = path.split(".")
+    for part in parents:
+      if part not in node:
+        node[part] = ml_collections.ConfigDict()
+      node = node[part]
+    node[leaf] = field.default
+  return config
+
+
+def set_path(config: ml_collections.ConfigDict, path: str, value: Any) -> None:
+  """Sets the dotted field `path` (e.g. "optim.num_steps") of `config`."""
+  *parents, leaf = path.split(".")
+  node = config
+  for part in parents:
+    node = node[part]
+  node[leaf] = value
+
+
+def get_path(config: ml_collections.ConfigDict, path: str) -> Any:
+  """The value of the dotted field `path` of `config`."""
+  node = config
+  for part in path.split("."):
+    node = node[part]
+  return node
 
 
 def get_config(objective: str = "simclr", dataset: str = "digits",
                random_field: str = "") -> ml_collections.ConfigDict:
-  """The full default config of one experiment.
+  """The full config of one experiment.
 
   Args:
     objective: one of `OBJECTIVES`.
-    dataset: "digits", "cifar10" or "imagenet2012" (cifar100, stl10 and
-      i_naturalist2021 run by overriding `dataset` on a cifar10 / imagenet2012
-      config).
-    random_field: "" (off) or a `jaxaug.presets.simclr_cifar` random field
-      setting: "mild", "medium", "strong".
+    dataset: one of `DATASETS`.
+    random_field: "" (off), "mild", "medium" or "strong".
 
   Returns:
-    A ConfigDict; see the comments below for each field.
+    A nested ConfigDict with every field of `FIELDS`.
+
+  Raises:
+    ValueError: an unknown objective, dataset or random-field setting, naming
+      the allowed values.
+
+  Example:
+    >>> get_config("simclr", "digits", "mild").augment.random_field
+    'mild'
   """
-  if objective not in OBJECTIVES:
-    raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-  if dataset not in _DATASETS:
-    raise ValueError(f"dataset must be one of {sorted(_DATASETS)}, "
-                     f"got {dataset!r}")
-  if random_field not in RANDOM_FIELDS:
-    raise ValueError(f"random_field must be one of {RANDOM_FIELDS}, "
-                     f"got {random_field!r}")
-  d, o = _DATASETS[dataset], _OBJECTIVES[objective]
-  c = ml_collections.ConfigDict()
-  c.experiment = f"{objective}_{dataset}"
-  c.seed = 0  # Model init, augmentation and data order all derive from it.
-
-  # Data (research.data). Images reach the device as uint8 of image_size.
-  c.dataset = dataset
-  c.data_dir = ""  # tfds data_dir; "" = tfds default / $TFDS_DATA_DIR.
-  c.image_size = d["image_size"]
-  c.shuffle_buffer = 10_000
-  c.eval_max_examples = d["eval_max_examples"]  # 0 = whole split.
-
-  # Augmentation on the device (jaxaug.presets).
-  # "simclr_cifar", "simclr" (ImageNet recipe) or "flip" (fast smoke tests).
-  c.augment = d["augment"]
-  c.crop_size = d["crop_size"]
-  c.aug_strength = d["aug_strength"]
-  c.random_field = random_field
-
-  # Model (research.models).
-  c.encoder = d["encoder"]
-  c.num_features = d["num_features"]
-  # small_cnn only: widths of the blocks before the last (strides 1, 2, 2).
-  c.small_cnn_widths = (32, 64, 128)
-  c.stem = d["stem"]  # ResNets only: "cifar" or "imagenet".
-  c.head_hidden = d["head_hidden"]
-  c.head_out = 128
-  c.head_layers = 2  # 2 = SimCLR v1 head, 3 = SimCLR v2 head.
-
-  # Objective (research.objectives).
-  c.objective = objective
-  c.temperature = o["temperature"]
-  c.label_smoothing = 0.0  # cross_entropy only.
-  c.mochi_num_hardest = 256  # Capped at 2B - 2 inside the loss.
-  c.mochi_num_mix = 64
-  c.mochi_num_mix_query = 32
-  c.mochi_warmup_steps = 0  # Plain NT-Xent before this step.
-  c.multihead_num_heads = 3
-  c.multihead_beta = 0.1
-
-  # Optimisation: warm-up then cosine; lr = base_learning_rate * B / 256.
-  c.batch_size = d["batch_size"]  # Global, over all devices and hosts.
-  c.num_steps = d["num_steps"]
-  c.warmup_steps = d["warmup_steps"]
-  c.optimizer = o["optimizer"]  # "lars", "sgd" or "adamw".
-  c.base_learning_rate = o["base_learning_rate"]
-  c.weight_decay = o["weight_decay"]
-  c.momentum = 0.9
-  c.lars_trust_coefficient = 1e-3
-  c.probe_learning_rate = 1e-3  # Adam, online linear probe.
-
-  # Evaluation: online probe + kNN every eval_every steps and at the end.
-  c.eval_every = d["eval_every"]  # 0 = only at the end.
-  c.eval_batch_size = 512
-  c.knn_k = 20
-  c.knn_temperature = 0.07
-
-  # Bookkeeping.
-  c.log_every = 10
-  c.checkpoint_every = d["checkpoint_every"]
-  c.keep_checkpoints = 2
-  c.progress_bar = True
-  c.stop_at_step = -1  # >= 0: stop there, no save, as if killed (tests).
-  return c
+  for value, what, allowed in ((objective, "objective", OBJECTIVES),
+                               (dataset, "dataset", DATASETS),
+                               (random_field, "random_field", RANDOM_FIELDS)):
+    if value not in allowed:
+      raise ValueError(f"unknown {what} {value!r}; allowed: "
+                       f"{', '.join(repr(a) for a in allowed)}")
+  config = defaults()
+  values = {**_DATASET_VALUES[dataset], **_OBJECTIVE_VALUES[objective]}
+  if dataset == "digits":
+    values.update(_DIGITS_OBJECTIVE_VALUES)
+  values.update({"objective.name": objective, "data.dataset": dataset,
+                 "augment.random_field": random_field})
+  for path, value in values.items():
+    set_path(config, path, value)
+  config.name = "_".join(p for p in (objective, dataset, random_field) if p)
+  return config

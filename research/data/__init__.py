@@ -22,6 +22,7 @@ from research.data.pipeline import ArraySource
 from research.data.pipeline import DATASETS
 from research.data.pipeline import DatasetError
 from research.data.pipeline import TfdsSource
+from research.data.pipeline import check_prepared
 from research.data.pipeline import load_eval_arrays
 from research.data.pipeline import make_source
 from research.data.pipeline import num_classes
@@ -33,6 +34,7 @@ __all__ = [
     "DIGITS_NUM_TRAIN",
     "DatasetError",
     "TfdsSource",
+    "check_prepared",
     "load_digits",
     "load_eval_arrays",
     "make_source",

@@ -76,8 +76,31 @@ def _how_to_prepare(name: str, data_dir: str | None) -> str:
   return (f"{DATASETS[name].manual}Prepare it once with "
           f"`tfds build {name} --data_dir={where}` (or "
           f"tfds.builder({name!r}, data_dir=...).download_and_prepare()), "
-          f"then pass that directory as --config.data_dir. To run without any "
-          f"download, use --config.dataset=digits.")
+          f"then pass that directory as --config.data.data_dir. To run without "
+          f"any download, use --config.data.dataset=digits.")
+
+
+def check_prepared(name: str, data_dir: str | None) -> None:
+  """Fails fast, without importing TensorFlow, if a tfds dataset is absent.
+
+  Only looks for the dataset's folder (`<data_dir>/<name>`); whether its
+  files are complete is checked when they are opened. The embedded digits
+  always pass.
+
+  Raises:
+    DatasetError: unknown dataset, or no folder for it, with the command
+      that prepares it.
+  """
+  _check_name(name)
+  if name == "digits":
+    return
+  where = os.path.expanduser(data_dir or os.environ.get(
+      "TFDS_DATA_DIR", "~/tensorflow_datasets"))
+  folder = os.path.join(where, name)
+  if not os.path.isdir(folder):
+    raise DatasetError(
+        f"tfds dataset {name!r} was not found: there is no folder {folder} "
+        f"(data_dir={where!r}). {_how_to_prepare(name, data_dir)}")
 
 
 def _check_batch(global_batch_size: int, process_count: int) -> int:
@@ -191,12 +214,13 @@ def _load_tfds(name: str, split: str, *, data_dir, seed, shuffle_files,
                    shuffle_files=shuffle_files, read_config=read_config,
                    decoders={"image": tfds.decode.SkipDecoding()})
   except Exception as e:  # tfds raises AssertionError, OSError, ValueError...
+    check_prepared(name, data_dir)
+    folder = os.path.join(os.path.expanduser(data_dir or os.environ.get(
+        "TFDS_DATA_DIR", "~/tensorflow_datasets")), name)
     raise DatasetError(
-        f"could not open tfds dataset {name!r} split {split!r} in "
-        f"data_dir={data_dir!r}: missing, incomplete or corrupt "
-        f"({type(e).__name__}: {e}). If a copy exists there, delete it "
-        f"and rebuild. "
-        f"{_how_to_prepare(name, data_dir)}") from e
+        f"could not open tfds dataset {name!r} split {split!r} in {folder}: "
+        f"incomplete or corrupt ({type(e).__name__}: {e}). Delete {folder} "
+        f"and rebuild it. {_how_to_prepare(name, data_dir)}") from e
   return tf, ds
 
 

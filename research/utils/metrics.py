@@ -34,18 +34,30 @@ class MetricWriter:
   """
 
   def __init__(self, workdir: str, *, filename: str = "metrics.jsonl",
-               tensorboard: bool = True):
+               tensorboard: bool = True, keep_until_step: int | None = None):
+    """Opens (appends to) `workdir/filename`.
+
+    Args:
+      workdir: run directory (created if missing).
+      filename: the JSON-lines file.
+      tensorboard: also write TensorBoard events if tensorboardX imports.
+      keep_until_step: a resumed run's restored step: records after it (and
+        a line cut short by a kill) are dropped, so that the steps the run
+        redoes are not logged twice. None keeps everything.
+    """
     os.makedirs(workdir, exist_ok=True)
     self.path = os.path.join(workdir, filename)
-    # A killed run may have left half a line; start ours on a fresh one.
-    needs_newline = False
-    if os.path.exists(self.path) and os.path.getsize(self.path):
-      with open(self.path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        needs_newline = f.read(1) != b"\n"
+    records = []
+    if os.path.exists(self.path):
+      records = _read(self.path, warn=False)
+    if keep_until_step is not None:
+      records = [r for r in records if r.get("step", 0) <= keep_until_step]
+    self._seen = {(r.get("split"), r.get("step")) for r in records}
+    tmp = self.path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+      f.writelines(json.dumps(r) + "\n" for r in records)
+    os.replace(tmp, self.path)
     self._file = open(self.path, "a", encoding="utf-8")
-    if needs_newline:
-      self._file.write("\n")
     self._tb = None
     if tensorboard:
       try:
@@ -59,6 +71,15 @@ class MetricWriter:
     """Writes one line; arrays become lists, non-finite floats strings."""
     record = {"step": int(step), "split": split}
     record.update({k: _to_python(v) for k, v in metrics.items()})
+    key = (split, int(step))
+    if key in self._seen:  # Recomputed (e.g. a finished run rerun): replace.
+      self._file.close()
+      kept = [r for r in _read(self.path, warn=False)
+              if (r.get("split"), r.get("step")) != key]
+      with open(self.path, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in kept)
+      self._file = open(self.path, "a", encoding="utf-8")
+    self._seen.add(key)
     self._file.write(json.dumps(record) + "\n")
     self._file.flush()
     if self._tb is not None:
@@ -79,16 +100,19 @@ def read_metrics(workdir: str, *, split: str | None = None,
   A line cut short by a killed process is skipped with a warning.
   """
   path = os.path.join(workdir, filename)
+  records = _read(path, warn=True)
+  return [r for r in records if split is None or r.get("split") == split]
+
+
+def _read(path: str, *, warn: bool) -> list[dict[str, Any]]:
   records = []
   with open(path, encoding="utf-8") as f:
     for number, line in enumerate(f, 1):
       if line.strip():
         try:
-          record = json.loads(line)
+          records.append(json.loads(line))
         except json.JSONDecodeError:
-          warnings.warn(f"{path}:{number}: skipping a truncated or corrupt "
-                        f"line (an interrupted run?)")
-          continue
-        if split is None or record.get("split") == split:
-          records.append(record)
+          if warn:
+            warnings.warn(f"{path}:{number}: skipping a truncated or corrupt "
+                          f"line (an interrupted run?)")
   return records

@@ -6,6 +6,7 @@ first one is complete), then reruns the same command to completion. Two
 processes only: each pays for importing JAX and compiling the step.
 """
 
+import ast
 import os
 import re
 import shutil
@@ -19,23 +20,28 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from research import checkpointing
 from research import evaluate
 from research import train
+from research import trainer as trainer_lib
 from research import utils
 from research.configs import base
+from research.configs import experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-CONFIG_FILE = os.path.join(REPO, "research", "configs", "simclr_digits.py")
+CONFIG_FILE = os.path.join(REPO, "research", "configs",
+                           "experiment.py") + ":simclr,digits"
 NUM_STEPS = 6
 # Cheap settings (the flip augmentation compiles in seconds), a checkpoint
 # every step, all of them kept.
 OVERRIDES = [
-    "image_size=16", "crop_size=16", "batch_size=16", "num_features=16",
-    "head_hidden=32", "head_out=16", f"num_steps={NUM_STEPS}",
-    "warmup_steps=1", "log_every=1", "eval_every=0", "checkpoint_every=1",
-    "keep_checkpoints=10", "progress_bar=False", "augment=flip",
-    "base_learning_rate=8.0",
+    "data.image_size=16", "augment.crop_size=16", "data.batch_size=16",
+    "model.num_features=16", "model.small_cnn_widths=(16,16,16)",
+    "model.head_hidden=32", "model.head_out=16",
+    f"optim.num_steps={NUM_STEPS}", "optim.warmup_steps=1", "log_every=1",
+    "eval.every=0", "checkpoint.every=1", "checkpoint.keep=10",
+    "progress_bar=False", "augment.preset=flip", "eval.few_label_draws=2",
 ]
 
 # The CLI, with orbax's atomic-rename commit instrumented: it announces each
@@ -54,13 +60,19 @@ async def finalize(self):
   await _finalize(self)
 atomicity.AtomicRenameTemporaryPath.finalize = finalize
 from research import train
-train.main(sys.argv[1:])
+sys.exit(train.main(sys.argv[1:]))
 """
 
 
 def _config():
-  config = utils.load_config(CONFIG_FILE)
-  utils.apply_overrides(config, OVERRIDES)
+  config = experiment.get_config("simclr,digits")
+  for item in OVERRIDES:
+    path, value = item.split("=", 1)
+    try:
+      parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+      parsed = value  # A string field (augment.preset=flip).
+    base.set_path(config, path, parsed)
   return config
 
 
@@ -95,8 +107,8 @@ class _Run:
     if flags:
       full_env["XLA_FLAGS"] = flags
     full_env["PYTHONPATH"] = REPO
-    args = [sys.executable, "-u", "-c", WRAPPER, "--config", CONFIG_FILE,
-            "--workdir", workdir] + [f"--config.{o}" for o in OVERRIDES]
+    args = [sys.executable, "-u", "-c", WRAPPER, f"--config={CONFIG_FILE}",
+            f"--workdir={workdir}"] + [f"--config.{o}" for o in OVERRIDES]
     self.proc = subprocess.Popen(args, cwd=REPO, env=full_env,
                                  stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
@@ -197,7 +209,7 @@ def test_nan_batch_stops_and_keeps_last_good_checkpoint(reference, tmp_path,
                                                         monkeypatch):
   # The third batch poisons the step: NaN loss and NaN parameters, as a
   # corrupt input would give. (The compiled step is the reference run's.)
-  class PoisonedTrainer(train.Trainer):
+  class PoisonedTrainer(trainer_lib.Trainer):
 
     def __init__(self, *args, **kwargs):
       super().__init__(*args, **kwargs)
@@ -234,6 +246,7 @@ def _no_training(monkeypatch):
     raise AssertionError("training started")
   monkeypatch.setattr(train, "Trainer", fail)
   monkeypatch.setattr(train.data_lib, "make_source", fail)
+  monkeypatch.setattr(train.evaluation, "load_eval_data", fail)
 
 
 def test_unwritable_workdir_fails_before_training(tmp_path, monkeypatch):
@@ -243,7 +256,7 @@ def test_unwritable_workdir_fails_before_training(tmp_path, monkeypatch):
   blocker.write_text("not a directory")
   workdir = str(blocker / "run")
   _no_training(monkeypatch)
-  with pytest.raises(train.WorkdirError, match=re.escape(workdir)) as info:
+  with pytest.raises(checkpointing.WorkdirError, match=re.escape(workdir)) as info:
     train.train_and_evaluate(_config(), workdir)
   assert "not writable" in str(info.value)
   assert isinstance(info.value, OSError)
@@ -256,7 +269,7 @@ def test_full_disk_fails_before_training(tmp_path, monkeypatch):
   # 1 MiB free: less than the 16 MiB log allowance alone.
   monkeypatch.setattr(shutil, "disk_usage",
                       lambda path: usage._replace(free=1 << 20))
-  with pytest.raises(train.WorkdirError,
+  with pytest.raises(checkpointing.WorkdirError,
                      match=r"not enough free disk space in workdir "
                      + re.escape(repr(workdir))):
     train.train_and_evaluate(config, workdir, devices=jax.devices()[:1])
@@ -267,10 +280,8 @@ def test_full_disk_fails_before_training(tmp_path, monkeypatch):
 def test_free_space_estimate_scales_with_kept_checkpoints():
   trainer_state = {"w": np.zeros((1024, 256), np.float32),
                    "s": np.zeros((), np.int32)}
-  assert train.checkpoint_bytes(trainer_state) == 1024 * 256 * 4 + 4
-  config = base.get_config()
-  config.keep_checkpoints = 2
-  need2 = train.check_free_space("/", trainer_state, config)
-  config.keep_checkpoints = 5
-  need5 = train.check_free_space("/", trainer_state, config)
-  assert need5 - need2 == int(train.checkpoint_bytes(trainer_state) * 3 * 1.5)
+  assert checkpointing.checkpoint_bytes(trainer_state) == 1024 * 256 * 4 + 4
+  need2 = checkpointing.check_free_space("/", trainer_state, 2)
+  need5 = checkpointing.check_free_space("/", trainer_state, 5)
+  assert need5 - need2 == int(
+      checkpointing.checkpoint_bytes(trainer_state) * 3 * 1.5)

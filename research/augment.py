@@ -1,0 +1,66 @@
+"""The on-device augmentation of a run, built from `config.augment`."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+import jaxaug
+
+Augmentation = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+def make_augment(augment: ml_collections.ConfigDict) -> Augmentation:
+  """The single-image augmentation `aug(key, image) -> image` of a config.
+
+  Args:
+    augment: the `augment` sub-config (`research/configs/base.py`).
+
+  Returns:
+    `aug(key, image)`: `(H, W, 3)` float image in [0, 1] to
+    `(crop_size, crop_size, 3)` (presets simclr / simclr_cifar), or the same
+    shape (flip, none).
+
+  Raises:
+    ValueError: unknown preset (naming `augment.preset`).
+  """
+  if augment.preset in ("simclr_cifar", "simclr"):
+    preset = (jaxaug.presets.simclr_cifar if augment.preset == "simclr_cifar"
+              else jaxaug.presets.simclr)
+    return preset(augment.crop_size, strength=augment.strength,
+                  area=tuple(augment.area),
+                  random_order=augment.random_order,
+                  random_field=augment.random_field or None)
+  if augment.preset == "flip":
+    # Cheap to compile: for smoke tests of the training machinery.
+    return jaxaug.random_flip_left_right
+  if augment.preset == "none":
+    return lambda key, image: image
+  raise ValueError(f"config field augment.preset={augment.preset!r}; choose "
+                   f"simclr_cifar, simclr, flip or none")
+
+
+def views(key: jax.Array, images: jax.Array, aug: Augmentation,
+          num_views: int) -> jax.Array:
+  """`num_views` augmented views of a uint8 batch, view-major.
+
+  Args:
+    key: PRNG key.
+    images: uint8 `(B, H, W, 3)`.
+    aug: single-image augmentation.
+    num_views: 1 or 2.
+
+  Returns:
+    float32 `(num_views * B, h, w, 3)` in [0, 1]: all first views, then all
+    second views.
+  """
+  images = jaxaug.to_float(images)
+  if num_views == 2:
+    v1, v2 = jaxaug.presets.two_views(key, images, aug)
+    return jnp.concatenate([v1, v2], axis=0)
+  if num_views == 1:
+    return jaxaug.batch(aug)(key, images)
+  raise ValueError(f"num_views must be 1 or 2, got {num_views}")

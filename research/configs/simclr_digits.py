@@ -1,8 +1,0 @@
-"""simclr on digits; pass `:mild` / `:strong` (or --config.random_field) for random fields."""
-
-from research.configs import base
-
-
-def get_config(random_field: str = ""):
-  return base.get_config(objective="simclr", dataset="digits",
-                         random_field=random_field)

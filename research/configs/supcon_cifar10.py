@@ -1,8 +1,0 @@
-"""supcon on cifar10; pass `:mild` / `:strong` (or --config.random_field) for random fields."""
-
-from research.configs import base
-
-
-def get_config(random_field: str = ""):
-  return base.get_config(objective="supcon", dataset="cifar10",
-                         random_field=random_field)

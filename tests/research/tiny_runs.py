@@ -1,0 +1,47 @@
+"""Tiny run configs shared by the end-to-end and fault tests."""
+
+from research.configs import base
+
+# Cheap settings: 16x16 images, a 16-wide CNN, the flip augmentation (the
+# SimCLR preset costs minutes of XLA compilation on 2 CPU cores per
+# objective; it is covered by the demo test and a slow test).
+TINY = {
+    "data.image_size": 16, "augment.crop_size": 16, "data.batch_size": 16,
+    "model.encoder": "small_cnn", "model.num_features": 16,
+    "model.small_cnn_widths": (16, 16, 16), "model.head_hidden": 32,
+    "model.head_out": 16, "optim.num_steps": 6, "optim.warmup_steps": 1,
+    "log_every": 1, "eval.every": 3, "checkpoint.every": 3,
+    "progress_bar": False, "eval.batch_size": 512, "eval.max_examples": 0,
+    "objective.mochi.num_hardest": 8, "objective.mochi.num_mix": 4,
+    "objective.mochi.num_mix_query": 2, "objective.multihead.num_heads": 2,
+    "augment.preset": "flip", "eval.few_label_draws": 2,
+}
+
+
+def tiny_config(objective="simclr", dataset="digits", **overrides):
+  """A 6-step config; `overrides` use `__` for dots (optim__num_steps=4)."""
+  c = base.get_config(objective=objective, dataset=dataset)
+  for path, value in TINY.items():
+    base.set_path(c, path, value)
+  # Large steps so that six steps measurably lower the loss.
+  if c.optim.optimizer == "lars":
+    c.optim.base_learning_rate = 8.0
+  elif c.optim.optimizer == "sgd":
+    c.optim.base_learning_rate = 1.0
+  for name, value in overrides.items():
+    base.set_path(c, name.replace("__", "."), value)
+  return c
+
+
+def overrides(config) -> list[str]:
+  """The config as `--config.PATH=VALUE` flags (differences from defaults)."""
+  from research.configs import check  # pylint: disable=g-import-not-at-top
+  ref = check.flatten(base.get_config(config.objective.name,
+                                      config.data.dataset))
+  out = []
+  for path, value in check.flatten(config).items():
+    if ref.get(path) != value:
+      if isinstance(value, tuple):
+        value = "(" + ",".join(str(v) for v in value) + ",)"
+      out.append(f"--config.{path}={value}")
+  return out
