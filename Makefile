@@ -11,9 +11,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# The demo needs jaxaug and the research extras; the tests need everything.
+$(VENV)/.stamp-research: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[research]"
+	touch $@
+
 $(VENV)/.stamp-all: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[research,test,bench,notebooks]"
-	touch $@
+	touch $@ $(VENV)/.stamp-research
 
 test: $(VENV)/.stamp-all
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -21,8 +26,9 @@ test: $(VENV)/.stamp-all
 test-slow: $(VENV)/.stamp-all
 	$(PY) -m pytest -m slow
 
-demo: $(VENV)/.stamp-all
-	$(PY) -m research.demo
+# Writes runs/demo/ (ignored by git); results/demo/ is the reference copy.
+demo: $(VENV)/.stamp-research
+	$(PY) -m research.demo --out runs/demo
 
 bench: $(VENV)/.stamp-all
 	$(PY) -m research.benchmarks.run
@@ -31,4 +37,4 @@ gallery: $(VENV)/.stamp-all
 	$(PY) scripts/random_field_gallery.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache runs

@@ -33,7 +33,7 @@ def make_augment(augment: ml_collections.ConfigDict) -> Augmentation:
     return preset(augment.crop_size, strength=augment.strength,
                   area=tuple(augment.area),
                   random_order=augment.random_order,
-                  random_field=augment.random_field or None)
+                  random_field=random_field_spec(augment))
   if augment.preset == "flip":
     # Cheap to compile: for smoke tests of the training machinery.
     return jaxaug.random_flip_left_right
@@ -41,6 +41,25 @@ def make_augment(augment: ml_collections.ConfigDict) -> Augmentation:
     return lambda key, image: image
   raise ValueError(f"config field augment.preset={augment.preset!r}; choose "
                    f"simclr_cifar, simclr, flip or none")
+
+
+def random_field_spec(augment: ml_collections.ConfigDict) -> dict | None:
+  """The `random_field=` argument of the presets for an augment config.
+
+  The named setting's magnitudes times `random_field_strength`, and its
+  length scale unless `random_field_length_scale` (a fraction of the image
+  side) is set. None when `random_field` is "" (off).
+  """
+  if not augment.random_field:
+    return None
+  setting = jaxaug.presets.RANDOM_FIELD_SETTINGS[augment.random_field]
+  spec = {"setting": augment.random_field}
+  t = float(augment.random_field_strength)
+  if t != 1.0:
+    spec.update({k: t * v for k, v in setting.items() if k != "length_scale"})
+  if augment.random_field_length_scale > 0:
+    spec["length_scale"] = float(augment.random_field_length_scale)
+  return spec
 
 
 def views(key: jax.Array, images: jax.Array, aug: Augmentation,

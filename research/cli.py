@@ -121,7 +121,8 @@ def parse(argv: list[str]
   fv = flags.FlagValues()
   config_flags.DEFINE_config_file(
       "config", None, "experiment config file[:objective,dataset[,field]]",
-      flag_values=fv, lock_config=True)
+      flag_values=fv, lock_config=True,
+      sys_argv=["research.train"] + list(argv))  # Not sys.argv: tests, scripts.
   flags.DEFINE_string("workdir", None, "run directory", flag_values=fv)
   flags.DEFINE_bool("allow_config_change", False,
                     "resume a workdir whose run used another config",

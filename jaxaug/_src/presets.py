@@ -12,6 +12,7 @@ resampling pass. Each returned function carries an `ops` attribute: the
 from __future__ import annotations
 
 import functools
+import types
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import jax
@@ -26,6 +27,13 @@ from jaxaug._src import geometric
 
 Augmentation = Callable[[jax.Array, jax.Array], jax.Array]
 RandomFieldSpec = Union[None, str, Mapping[str, Any], Augmentation]
+
+
+# The named random field settings: magnitude and length scale of each field
+# (read-only view of the table the random field module uses).
+RANDOM_FIELD_SETTINGS: Mapping[str, Mapping[str, float]] = types.MappingProxyType(
+    {name: types.MappingProxyType(dict(values))
+     for name, values in field_augment.SETTINGS.items()})
 
 
 def random_field(setting: str = "mild", **overrides: Any) -> Augmentation:

@@ -3,7 +3,7 @@
 Every library gets the same input (a batch of `batch` float32 images in [0, 1],
 `size` x `size` x 3, already on the device) and must produce two independently
 augmented views of every image (2 * batch views) at the same `size`. The recipe
-(google-research/simclr, DESIGN.md section 3.3): random resized crop (area
+(google-research/simclr): random resized crop (area
 0.08-1, aspect 3/4-4/3), horizontal flip p=0.5, colour jitter p=0.8 (brightness,
 contrast, saturation 0.8*s, hue 0.2*s), grayscale p=0.2, Gaussian blur p=0.5
 with sigma in [0.1, 2] and a kernel of ~10% of the side (odd). The blur is kept

@@ -85,6 +85,13 @@ FIELDS: dict[str, Field] = {
     "augment.random_field": F("", "random field setting added after the "
                               "crop: '' (off), mild, medium, strong",
                               choices=RANDOM_FIELDS),
+    "augment.random_field_strength": F(1.0, "multiplies every field "
+                                       "magnitude of the random_field "
+                                       "setting", low=0.0),
+    "augment.random_field_length_scale": F(0.0, "length scale of the fields "
+                                           "as a fraction of the image side "
+                                           "(0: the setting's)", low=0.0,
+                                           high=4.0),
     # model
     "model.encoder": F("small_cnn", "encoder", choices=ENCODERS),
     "model.num_features": F(128, "encoder output width (small_cnn; ResNets "
@@ -172,11 +179,11 @@ RESUME_SAFE = frozenset({
 _DATASET_VALUES: dict[str, dict[str, Any]] = {
     "digits": {
         "data.image_size": 16, "augment.crop_size": 16,
-        "augment.area": (0.25, 1.0), "augment.strength": 0.5,
+        "augment.area": (0.08, 1.0), "augment.strength": 0.5,
         "model.encoder": "small_cnn", "model.small_cnn_widths": (16, 32, 32),
-        "model.num_features": 64, "model.head_hidden": 128,
-        "model.head_out": 64, "data.batch_size": 128, "optim.num_steps": 500,
-        "optim.warmup_steps": 50, "eval.every": 100, "checkpoint.every": 250,
+        "model.num_features": 128, "model.head_hidden": 128,
+        "model.head_out": 64, "data.batch_size": 128, "optim.num_steps": 300,
+        "optim.warmup_steps": 30, "eval.every": 50, "checkpoint.every": 300,
     },
     "cifar10": {
         "data.image_size": 32, "augment.crop_size": 32,

@@ -106,6 +106,13 @@ def _check_relations(flat: dict[str, Any]) -> None:
     raise ConfigError(
         f"config field optim.warmup_steps={flat['optim.warmup_steps']} "
         f"exceeds optim.num_steps={flat['optim.num_steps']}")
+  if not flat["augment.random_field"] and (
+      flat["augment.random_field_strength"] != 1.0 or
+      flat["augment.random_field_length_scale"] != 0.0):
+    raise ConfigError(
+        "config fields augment.random_field_strength / "
+        "augment.random_field_length_scale modify a random field setting; "
+        "set augment.random_field to mild, medium or strong as well")
   if flat["augment.random_field"] and flat["augment.preset"] in ("flip",
                                                                  "none"):
     raise ConfigError(

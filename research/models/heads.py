@@ -97,7 +97,7 @@ class ProjectionHead(nnx.Module):
 class MultiHeadProjection(nnx.Module):
   """C independent projection heads Linear(d, hidden) - ReLU - Linear(hidden, out).
 
-  The AMCL heads (DESIGN 3.4). The heads are stored stacked, with a leading
+  The AMCL heads (Wang et al. 2024, arXiv 2310.05615). The heads are stored stacked, with a leading
   head axis on every weight, and evaluated with one batched matmul.
 
   Returns `(num_heads, B, out)` embeddings (not normalised).

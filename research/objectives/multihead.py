@@ -1,7 +1,7 @@
 """Adaptive-temperature multi-head contrastive loss (AMCL-style).
 
 Wang, Koniusz, Gedeon, Zheng, "Adaptive Multi-head Contrastive Learning",
-ECCV 2024 (arXiv 2310.05615), as specified in DESIGN 3.4. The official code is
+ECCV 2024 (arXiv 2310.05615). The official code is
 incomplete; the choices it leaves open are listed in `multihead`.
 """
 
