@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow" -n 2
 
-.PHONY: test demo bench gallery test-slow clean
+.PHONY: test demo sweep bench gallery test-slow clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test-slow: $(VENV)/.stamp-all
 # Writes runs/demo/ (ignored by git); results/demo/ is the reference copy.
 demo: $(VENV)/.stamp-research
 	$(PY) -m research.demo --out runs/demo
+
+# The random field strength x length scale study (about an hour on 2 CPU cores).
+sweep: $(VENV)/.stamp-research
+	$(PY) -m research.experiments.random_field_sweep --out runs/sweep
 
 bench: $(VENV)/.stamp-all
 	$(PY) -m research.benchmarks.run
