@@ -77,7 +77,8 @@ test split was not used for any choice):
 """
 
 
-def _demo_config(steps: int | None):
+def demo_config(steps: int | None = None):
+  """The demo's SimCLR config (the digits recipe), optionally with `steps`."""
   from research.configs import experiment  # pylint: disable=g-import-not-at-top
   config = experiment.get_config("simclr,digits")
   if steps is not None:
@@ -185,7 +186,8 @@ def _what_it_shows(records) -> str:
           "row bounds what labels can buy at this scale.")
 
 
-def _machine() -> str:
+def machine() -> str:
+  """One line naming the CPU, devices, JAX version and load average."""
   import jax  # pylint: disable=g-import-not-at-top
   load = os.getloadavg() if hasattr(os, "getloadavg") else ()
   devices = jax.devices()
@@ -232,7 +234,7 @@ def write_report(out: str, records, config, seeds, total_s: float) -> str:
       _what_it_shows(records), "",
       "![curves](curves.png)", "", "![views](views.png)", "",
       DIAGNOSIS,
-      f"Whole demo: {total_s:.0f} s on {_machine()}.", "",
+      f"Whole demo: {total_s:.0f} s on {machine()}.", "",
   ]
   text = "\n".join(lines)
   with open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
@@ -261,7 +263,7 @@ def main(argv=None) -> str:
   from research.experiments import protocol  # pylint: disable=g-import-not-at-top
 
   log = protocol.stderr_log
-  config = _demo_config(args.steps)
+  config = demo_config(args.steps)
   seeds = list(range(args.seeds))
   os.makedirs(args.out, exist_ok=True)
   root = os.path.join(args.out, "runs")

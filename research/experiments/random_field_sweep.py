@@ -95,7 +95,7 @@ def main(argv=None) -> str:
   from research.experiments import report  # pylint: disable=g-import-not-at-top
 
   log = protocol.stderr_log
-  config = demo._demo_config(args.steps)  # pylint: disable=protected-access
+  config = demo.demo_config(args.steps)
   seeds = list(range(args.seeds))
   os.makedirs(args.out, exist_ok=True)
   root = os.path.join(args.out, "runs")
@@ -142,7 +142,7 @@ def main(argv=None) -> str:
       "Paired differences to SimCLR without fields (t = 0), 5-label probe:",
       "", diff_table, "", *[f"- {s}" for s in sentences], "",
       "![sweep](sweep.png)", "",
-      f"Whole sweep: {total / 60:.1f} min on {demo._machine()}.", "",  # pylint: disable=protected-access
+      f"Whole sweep: {total / 60:.1f} min on {demo.machine()}.", "",
   ]
   text = "\n".join(lines)
   with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
