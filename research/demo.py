@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import time
@@ -75,19 +74,6 @@ test split was not used for any choice):
   4x cheaper; 128 instead of 64 encoder features make the untrained
   baseline tighter across seeds. BatchNorm was not changed.
 """
-
-
-def demo_config(steps: int | None = None):
-  """The demo's SimCLR config (the digits recipe), optionally with `steps`."""
-  from research.configs import experiment  # pylint: disable=g-import-not-at-top
-  config = experiment.get_config("simclr,digits")
-  if steps is not None:
-    config.optim.num_steps = steps
-    config.optim.warmup_steps = max(1, steps // 10)
-    config.eval.every = max(1, steps // 6)
-    config.checkpoint.every = steps
-  config.progress_bar = sys.stderr.isatty()
-  return config
 
 
 def _views_figure(path: str, config, num_images: int = 8) -> None:
@@ -186,19 +172,9 @@ def _what_it_shows(records) -> str:
           "row bounds what labels can buy at this scale.")
 
 
-def machine() -> str:
-  """One line naming the CPU, devices, JAX version and load average."""
-  import jax  # pylint: disable=g-import-not-at-top
-  load = os.getloadavg() if hasattr(os, "getloadavg") else ()
-  devices = jax.devices()
-  return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} "
-          f"CPUs, {len(devices)} {devices[0].platform} device(s) "
-          f"({devices[0].device_kind}), JAX {jax.__version__}, load average "
-          f"{' '.join(f'{x:.2f}' for x in load)} at the end")
-
-
 def write_report(out: str, records, config, seeds, total_s: float) -> str:
   """results.md, results.json and curves.png from the records."""
+  from research.experiments import protocol  # pylint: disable=g-import-not-at-top
   from research.experiments import report  # pylint: disable=g-import-not-at-top
   report.write_json(os.path.join(out, "results.json"), records)
   report.curves_figure(os.path.join(out, "curves.png"), records, ORDER,
@@ -234,7 +210,7 @@ def write_report(out: str, records, config, seeds, total_s: float) -> str:
       _what_it_shows(records), "",
       "![curves](curves.png)", "", "![views](views.png)", "",
       DIAGNOSIS,
-      f"Whole demo: {total_s:.0f} s on {machine()}.", "",
+      f"Whole demo: {total_s:.0f} s on {protocol.machine()}.", "",
   ]
   text = "\n".join(lines)
   with open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
@@ -263,7 +239,7 @@ def main(argv=None) -> str:
   from research.experiments import protocol  # pylint: disable=g-import-not-at-top
 
   log = protocol.stderr_log
-  config = demo_config(args.steps)
+  config = protocol.demo_config(args.steps)
   seeds = list(range(args.seeds))
   os.makedirs(args.out, exist_ok=True)
   root = os.path.join(args.out, "runs")

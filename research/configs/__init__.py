@@ -1,1 +1,1 @@
-"""Experiment configs: `base.py` plus one small file per experiment."""
+"""Experiment configs: `base.py` (every field), `experiment.py` (the one the CLI loads), `check.py`."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import platform
 import shutil
 import sys
 import time
@@ -42,6 +43,7 @@ from research import evaluation
 from research import train
 from research import utils
 from research.configs import base
+from research.configs import experiment
 from research.objectives import registry
 from research.trainer import Trainer
 
@@ -52,6 +54,32 @@ def default_devices():
   """One device on CPU (fake devices share the cores), all on accelerators."""
   devices = jax.devices()
   return devices[:1] if devices[0].platform == "cpu" else devices
+
+
+def demo_config(steps: int | None = None) -> ml_collections.ConfigDict:
+  """The demo's SimCLR config (the digits recipe), optionally with `steps`.
+
+  `steps` also sets the warm-up (10%), six evaluations and one checkpoint.
+  """
+  config = experiment.get_config("simclr,digits")
+  if steps is not None:
+    config.optim.num_steps = steps
+    config.optim.warmup_steps = max(1, steps // 10)
+    config.eval.every = max(1, steps // 6)
+    config.checkpoint.every = steps
+  config.progress_bar = sys.stderr.isatty()
+  return config
+
+
+def machine() -> str:
+  """One line naming the CPU, devices, JAX version and load average."""
+  import jax  # pylint: disable=g-import-not-at-top
+  load = os.getloadavg() if hasattr(os, "getloadavg") else ()
+  devices = jax.devices()
+  return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} "
+          f"CPUs, {len(devices)} {devices[0].platform} device(s) "
+          f"({devices[0].device_kind}), JAX {jax.__version__}, load average "
+          f"{' '.join(f'{x:.2f}' for x in load)} at the end")
 
 
 def chance_loss(config: ml_collections.ConfigDict) -> float:

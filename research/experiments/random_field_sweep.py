@@ -89,13 +89,12 @@ def main(argv=None) -> str:
     parser.error("--length-scales must be in (0, 4] (fractions of the side)")
 
   start = time.perf_counter()
-  from research import demo  # pylint: disable=g-import-not-at-top
   from research import evaluation  # pylint: disable=g-import-not-at-top
   from research.experiments import protocol  # pylint: disable=g-import-not-at-top
   from research.experiments import report  # pylint: disable=g-import-not-at-top
 
   log = protocol.stderr_log
-  config = demo.demo_config(args.steps)
+  config = protocol.demo_config(args.steps)
   seeds = list(range(args.seeds))
   os.makedirs(args.out, exist_ok=True)
   root = os.path.join(args.out, "runs")
@@ -142,7 +141,7 @@ def main(argv=None) -> str:
       "Paired differences to SimCLR without fields (t = 0), 5-label probe:",
       "", diff_table, "", *[f"- {s}" for s in sentences], "",
       "![sweep](sweep.png)", "",
-      f"Whole sweep: {total / 60:.1f} min on {demo.machine()}.", "",
+      f"Whole sweep: {total / 60:.1f} min on {protocol.machine()}.", "",
   ]
   text = "\n".join(lines)
   with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:

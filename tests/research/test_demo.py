@@ -20,7 +20,7 @@ SETTINGS = {"untrained", "raw_pixels", "supervised", "simclr", "simclr+mild",
 
 def test_short_simclr_learns_and_beats_its_untrained_encoder(tmp_path):
   # The demo recipe (SimCLR preset, AdamW, t = 0.1) at half the steps, seed 0.
-  config = demo.demo_config(150)
+  config = protocol.demo_config(150)
   config.eval.every = 0
   config.eval.few_label_shots = (5,)
   eval_data = evaluation.load_eval_data(config)
@@ -58,7 +58,7 @@ def _fake_records():
 
 def test_report_files_follow_the_schema(tmp_path):
   records = _fake_records()
-  config = demo.demo_config(None)
+  config = protocol.demo_config()
   text = demo.write_report(str(tmp_path), records, config, [0, 1, 2], 1.0)
   assert os.path.getsize(tmp_path / "curves.png") > 1000
   saved = json.loads((tmp_path / "results.json").read_text())
