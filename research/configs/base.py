@@ -183,7 +183,7 @@ _DATASET_VALUES: dict[str, dict[str, Any]] = {
         "model.encoder": "small_cnn", "model.small_cnn_widths": (16, 32, 32),
         "model.num_features": 128, "model.head_hidden": 128,
         "model.head_out": 64, "data.batch_size": 128, "optim.num_steps": 300,
-        "optim.warmup_steps": 30, "eval.every": 50, "checkpoint.every": 300,
+        "optim.warmup_steps": 30, "eval.every": 75, "checkpoint.every": 300,
     },
     "cifar10": {
         "data.image_size": 32, "augment.crop_size": 32,

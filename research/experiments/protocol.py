@@ -59,13 +59,13 @@ def default_devices():
 def demo_config(steps: int | None = None) -> ml_collections.ConfigDict:
   """The demo's SimCLR config (the digits recipe), optionally with `steps`.
 
-  `steps` also sets the warm-up (10%), six evaluations and one checkpoint.
+  `steps` also sets the warm-up (10%), four evaluations and one checkpoint.
   """
   config = experiment.get_config("simclr,digits")
   if steps is not None:
     config.optim.num_steps = steps
     config.optim.warmup_steps = max(1, steps // 10)
-    config.eval.every = max(1, steps // 6)
+    config.eval.every = max(1, steps // 4)
     config.checkpoint.every = steps
   config.progress_bar = sys.stderr.isatty()
   return config
