@@ -99,7 +99,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     source = data_lib.make_source(
         d.dataset, batch_size=d.batch_size, seed=config.seed,
         image_size=d.image_size, data_dir=d.data_dir or None,
-        shuffle_buffer=d.shuffle_buffer)
+        num_workers=d.num_workers)
     eval_data = evaluation.load_eval_data(config)
     trainer = Trainer(config, devices=devices)
     state = trainer.init_state()
