@@ -37,7 +37,7 @@ DATASETS: dict[str, DatasetSpec] = {
 
 
 class DatasetError(RuntimeError):
-  """A dataset is missing, unreadable or unknown; the message says what to do."""
+  """A dataset is missing, unreadable or unknown; the message says the fix."""
 
 
 def spec(name: str) -> DatasetSpec:

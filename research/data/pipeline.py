@@ -107,7 +107,7 @@ class GlobalBatchSampler:
 
 
 class ArrayRecords:
-  """Arrays in memory as records `{"image": uint8 (H, W, C), "label": int32}`."""
+  """Arrays in memory as records `{"image": uint8 (H, W, C), "label": int}`."""
 
   def __init__(self, images: np.ndarray, labels: np.ndarray):
     self.images = np.asarray(images)
