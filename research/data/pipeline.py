@@ -13,11 +13,11 @@ record source: `ArraySource` for arrays in memory (the embedded digits),
   pure function of `(seed, s, p)`: resuming at step `s` computes one
   permutation and reads the `B / P` records it needs, the same cost at step
   10 as at step 100,000.
-* Reading: `grain.MapDataset.range(s * B / P, ...)` of stream positions,
-  mapped to record indices, then to records (`records[i]`, where tfds
-  images are decoded and resized), batched per step. `to_iter_dataset`
-  reads ahead in threads and `mp_prefetch` spreads whole batches over
-  `num_workers` worker processes; the order does not depend on either.
+* Reading: `grain.MapDataset.range(s, ...)` of steps, each mapped to this
+  process's batch of that step (`BatchSource.batch`: the records, where
+  tfds images are decoded and resized, stacked). `to_iter_dataset` reads
+  batches ahead in threads and `mp_prefetch` spreads them over
+  `num_workers` worker processes; the batches do not depend on either.
 
 The data position of a run is thus its step: the checkpointed step is the
 whole iterator state.
@@ -36,7 +36,7 @@ from research.data import tfds_records
 
 Batch = dict[str, np.ndarray]
 
-# Far beyond any run (positions are Python ints; grain needs a length).
+# Far beyond any run (grain datasets have a length).
 _STREAM_END = 2**62
 
 
@@ -100,11 +100,6 @@ class GlobalBatchSampler:
         self.process_index * self.local_batch_size)
     return perm[start:start + self.local_batch_size]
 
-  def record_at(self, position: int) -> int:
-    """The record at `position` of this process's stream (B / P per step)."""
-    step, offset = divmod(int(position), self.local_batch_size)
-    return int(self.indices(step)[offset])
-
 
 class ArrayRecords:
   """Arrays in memory as records `{"image": uint8 (H, W, C), "label": int}`."""
@@ -121,6 +116,10 @@ class ArrayRecords:
 
   def __getitem__(self, index: int) -> dict[str, np.ndarray]:
     return {"image": self.images[index], "label": self.labels[index]}
+
+  def read_batch(self, indices: np.ndarray) -> Batch:
+    """Records `indices` stacked (one gather instead of one per record)."""
+    return {"image": self.images[indices], "label": self.labels[indices]}
 
 
 def _allow_grain_flags() -> None:
@@ -141,7 +140,7 @@ class BatchSource:
     batch_size: global batch size (all processes together).
     seed: data-order seed.
     num_workers: worker processes that read and decode (0: this process).
-    num_threads: threads that read ahead in each reading process.
+    num_threads: batches read ahead in threads by each reading process.
     process_index, process_count: this process's slot; default from JAX.
   """
 
@@ -166,21 +165,26 @@ class BatchSource:
     return self.sampler.indices(step)
 
   def batch(self, step: int) -> Batch:
-    """This process's part of global batch `step`, read here and now."""
-    records = [self.records[int(i)] for i in self.indices(step)]
-    return {"image": np.stack([r["image"] for r in records]),
-            "label": np.asarray([r["label"] for r in records], np.int32)}
+    """This process's part of global batch `step` (uint8 images, int32
+    labels), read where it is called."""
+    indices = self.indices(step)
+    if hasattr(self.records, "read_batch"):
+      batch = self.records.read_batch(indices)
+    else:
+      records = [self.records[int(i)] for i in indices]
+      batch = {"image": np.stack([r["image"] for r in records]),
+               "label": np.asarray([r["label"] for r in records])}
+    return {"image": np.asarray(batch["image"], np.uint8),
+            "label": np.asarray(batch["label"], np.int32)}
 
   def dataset(self, start_step: int = 0):
     """The grain pipeline of batches `start_step, start_step + 1, ...`."""
     import grain  # pylint: disable=g-import-not-at-top
     _allow_grain_flags()
-    local = self.sampler.local_batch_size
-    ds = grain.MapDataset.range(int(start_step) * local, _STREAM_END)
-    ds = ds.map(self.sampler.record_at).map(self.records.__getitem__)
-    ds = ds.batch(local, drop_remainder=True)
+    ds = grain.MapDataset.range(int(start_step), _STREAM_END).map(self.batch)
     ds = ds.to_iter_dataset(grain.ReadOptions(
-        num_threads=self.num_threads, prefetch_buffer_size=2 * local))
+        num_threads=self.num_threads,
+        prefetch_buffer_size=max(2, self.num_threads)))
     if self.num_workers:
       ds = ds.mp_prefetch(grain.MultiprocessingOptions(
           num_workers=self.num_workers, per_worker_buffer_size=2))

@@ -1,13 +1,17 @@
-"""Tests of research.data: embedded digits, reproducible sources, tfds errors."""
+"""Tests of research.data: digits, the grain pipeline, resume, tfds errors."""
 
+import io
 import os
 
 import jax
 import numpy as np
+from PIL import Image
 import pytest
 import tensorflow_datasets as tfds
 
 from research import data
+from research.benchmarks import data_resume
+from research.data import tfds_records
 
 
 def test_digits_arrays_and_split():
@@ -137,9 +141,6 @@ def test_worker_processes_give_the_same_batches(tmp_path):
 
 
 def test_decode_resizes_the_shorter_side_and_crops_the_centre():
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  import io  # pylint: disable=g-import-not-at-top
-  from research.data import tfds_records  # pylint: disable=g-import-not-at-top
   # 40 x 20 (w x h): left half black, right half white.
   image = np.zeros((20, 40, 3), np.uint8)
   image[:, 20:] = 255
@@ -194,3 +195,10 @@ def test_corrupt_dataset_says_how_to_rebuild(tmp_path):
     data.make_source("cifar10", batch_size=8, seed=0,
                      data_dir=str(tmp_path), process_index=0, process_count=1)
   assert "tfds build cifar10" in str(e.value)
+
+
+def test_resume_benchmark_runs():
+  result = data_resume.measure((1, 1000), batch_size=8, num_examples=40,
+                               image_size=8, repeats=1)
+  assert sorted(result["resume_s"]) == [1, 1000]
+  assert all(t > 0 for t in result["resume_s"].values())
