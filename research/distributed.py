@@ -71,8 +71,9 @@ def _coordinate(address: str, num_processes: int, timeout: float) -> None:
   except OSError as e:
     raise DistributedError(
         f"process 0 cannot listen on port {port} of --coordinator_address="
-        f"{address} ({e}); another program (or an earlier run) holds it. "
-        f"Choose another free port for every process.") from e
+        f"{address} ({e}); another program, an earlier run or a second "
+        f"process started with --process_id=0 holds it. Choose another free "
+        f"port for every process.") from e
   peers: dict[int, socket.socket] = {}
   rejected: list[socket.socket] = []
   problem = None
@@ -207,14 +208,19 @@ def initialize(coordinator_address: str | None = None,
     _join(coordinator_address, num_processes, process_id,
           initialization_timeout)
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
-  jax.distributed.initialize(
-      coordinator_address=coordinator_address, num_processes=num_processes,
-      process_id=process_id, initialization_timeout=initialization_timeout)
+  try:
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address, num_processes=num_processes,
+        process_id=process_id, initialization_timeout=initialization_timeout)
+  except RuntimeError as e:  # Called twice, or after JAX computed something.
+    raise DistributedError(f"cannot start the multi-process run: {e}") from e
   return num_processes
 
 
 def _auto_detect(initialization_timeout: int) -> int:
   import warnings  # pylint: disable=g-import-not-at-top
+  if jax.distributed.is_initialized():  # Started by the caller.
+    return jax.process_count()
   try:
     with warnings.catch_warnings():
       # A Kubernetes pod without the `kubernetes` package warns; that is not
@@ -226,6 +232,10 @@ def _auto_detect(initialization_timeout: int) -> int:
     if "defined" in str(e):  # JAX found no cluster: one process.
       return 1
     raise DistributedError(f"JAX's cluster detection failed: {e}") from e
+  except RuntimeError:
+    # JAX has computed already (`train.main` called by a program that used
+    # it): too late for a cluster start-up; the run is what JAX has.
+    return jax.process_count()
   # Before the first use of a backend, which the line below is.
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
   return jax.process_count()
