@@ -156,8 +156,8 @@ class Trainer:
     rows = sorted(index[0].indices(batch)[:2] for index in
                   self.batch_sharding.addressable_devices_indices_map(
                       (batch,)).values())
-    covered = [r for r in range(batch) if any(a <= r < b for a, b in rows)]
-    if covered != list(range(p * local, (p + 1) * local)):
+    tiled = all(a[1] == b[0] for a, b in zip(rows, rows[1:]))
+    if not tiled or (rows[0][0], rows[-1][1]) != (p * local, (p + 1) * local):
       raise ValueError(f"process {p}'s devices hold batch rows {rows}, not "
                        f"[{p * local}, {(p + 1) * local})")
 
