@@ -20,8 +20,11 @@ $(VENV)/.stamp-all: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[research,test,bench,notebooks]"
 	touch $@ $(VENV)/.stamp-research
 
+# The multi-process tests start their own processes (2 x 4 fake devices):
+# run alone after the default suite, not beside it.
 test: $(VENV)/.stamp-all
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m multiprocess
 
 test-slow: $(VENV)/.stamp-all
 	$(PY) -m pytest -m slow

@@ -5,7 +5,10 @@
   the data position is the step itself. A save killed half-way leaves only
   orbax's temporary directory, which is never loaded (and is removed on the
   next start); a finished checkpoint that cannot be read is moved aside and
-  the previous one is used (`restore_latest`).
+  the previous one is used (`restore_latest`). In a multi-process run every
+  process calls save and restore (orbax's multi-process support: each
+  writes its shards, process 0 commits), all of them agree before moving on
+  to an older checkpoint, and only process 0 deletes or moves files.
 * Up-front checks: the workdir is created and a probe file written and
   deleted, and the free disk space is compared with the size of the kept
   checkpoints, before the first step is compiled.
@@ -29,6 +32,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from research import distributed
 from research.configs import base
 from research.configs import check
 
@@ -47,8 +51,12 @@ def checkpoint_manager(workdir: str, keep: int):
   # The leftovers of such a save are removed here, before the manager starts.
   # (Orbax's own `cleanup_tmp_directories` does this in a background thread
   # that races with whatever file access follows, e.g. the first tfds read.)
+  # With several processes, process 0 removes them and everyone waits for it
+  # before listing the steps; saves and restores are collective (orbax
+  # writes each process's shards and commits once all have written).
   directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
   remove_partial_checkpoints(directory)
+  distributed.barrier("checkpoints: partial saves removed")
   options = ocp.CheckpointManagerOptions(
       max_to_keep=max(1, keep), create=True)
   return ocp.CheckpointManager(directory, options=options)
@@ -108,14 +116,19 @@ def restore_latest(manager, template: TrainState) -> TrainState | None:
       template)
   errors = []
   for step in steps:
+    problem = ""
     try:
       state = manager.restore(step, args=ocp.args.StandardRestore(abstract))
       state = jax.block_until_ready(state)
       if int(jax.device_get(state["step"])) != step:
         raise ValueError(f"holds step {int(jax.device_get(state['step']))}")
     except Exception as e:  # pylint: disable=broad-except
-      errors.append(f"step {step}: {type(e).__name__}: {e}")
-      quarantine(manager, step, e)
+      problem = f"{type(e).__name__}: {e}"
+    # All processes move on to the previous step if any one failed.
+    problem = next((p for p in distributed.allgather_text(problem) if p), "")
+    if problem:
+      errors.append(f"step {step}: {problem}")
+      quarantine(manager, step, problem)
       continue
     if errors:
       warnings.warn(f"resuming from checkpoint step {step}; unreadable newer "
@@ -132,17 +145,19 @@ def corrupt_dir(manager) -> str:
   return os.fspath(manager.directory) + "_corrupt"
 
 
-def quarantine(manager, step: int, error: Exception) -> None:
-  """Moves an unreadable step directory out of orbax's view."""
+def quarantine(manager, step: int, error: str) -> None:
+  """Moves an unreadable step directory out of orbax's view (collective)."""
   warnings.warn(f"checkpoint step {step} in {manager.directory} cannot be "
-                f"read ({type(error).__name__}: {error}); moving it to "
+                f"read ({error}); moving it to "
                 f"{corrupt_dir(manager)} and trying the previous one",
                 RuntimeWarning)
+  distributed.barrier(f"checkpoints: every process gave up on {step}")
   if jax.process_index() == 0:
     dest = os.path.join(corrupt_dir(manager), str(step))
     os.makedirs(corrupt_dir(manager), exist_ok=True)
     shutil.rmtree(dest, ignore_errors=True)
     shutil.move(os.path.join(os.fspath(manager.directory), str(step)), dest)
+  distributed.barrier(f"checkpoints: {step} moved aside")
   manager.reload()
 
 

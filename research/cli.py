@@ -8,6 +8,15 @@ Flags:
   --allow_config_change        resume DIR even if its run used another config
   --config_help                list the config fields and exit
 
+Multi-process runs (one process per host; `jax.distributed.initialize`'s
+arguments, all three or none: with none, JAX detects SLURM, Open MPI and
+Cloud TPU clusters, and elsewhere the run is one process):
+
+  --coordinator_address=HOST:PORT   where process 0 listens
+  --num_processes=N                 number of processes
+  --process_id=I                    this process, 0..N-1
+  --initialization_timeout=SECONDS  wait this long for the others (60)
+
 Every error is reported as one paragraph naming the flag or config field, the
 value and what is allowed, with exit code 2 and nothing written.
 """
@@ -17,7 +26,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Union
+from typing import Any, NamedTuple, Union
 
 from absl import flags
 import ml_collections
@@ -28,7 +37,9 @@ from research.configs import check
 
 USAGE = """usage: python -m research.train \\
     --config=research/configs/experiment.py:OBJECTIVE,DATASET[,RANDOM_FIELD] \\
-    --workdir=DIR [--config.SUB.FIELD=VALUE ...] [--allow_config_change]
+    --workdir=DIR [--config.SUB.FIELD=VALUE ...] [--allow_config_change] \\
+    [--coordinator_address=HOST:PORT --num_processes=N --process_id=I] \\
+    [--initialization_timeout=SECONDS]
 
 OBJECTIVE: {objectives}
 DATASET: {datasets}
@@ -39,11 +50,22 @@ Example:
 """
 
 
+class Args(NamedTuple):
+  """The parsed command line."""
+
+  config: ml_collections.ConfigDict
+  workdir: str
+  allow_config_change: bool
+  launch: dict[str, Any]  # `research.distributed.initialize`'s arguments.
+
+
 def _expected_errors() -> tuple[type[BaseException], ...]:
   from research import checkpointing  # pylint: disable=g-import-not-at-top
   from research import data  # pylint: disable=g-import-not-at-top
+  from research import distributed  # pylint: disable=g-import-not-at-top
   return (check.ConfigError, checkpointing.ConfigMismatchError,
-          checkpointing.WorkdirError, data.DatasetError)
+          checkpointing.WorkdirError, data.DatasetError,
+          distributed.DistributedError)
 
 
 def fail(error: Union[BaseException, str]) -> int:
@@ -90,16 +112,16 @@ def _check_config_file(spec: str) -> str | None:
   return None
 
 
-def parse(argv: list[str]
-          ) -> Union[int, tuple[ml_collections.ConfigDict, str, bool]]:
+def parse(argv: list[str]) -> Union[int, Args]:
   """Parses the command line.
 
   Args:
     argv: the arguments after the program name.
 
   Returns:
-    `(config, workdir, allow_config_change)`, or an exit code (0 after
-    `--help` / `--config_help`, 2 after an error, already reported).
+    `Args(config, workdir, allow_config_change, launch)`, or an exit code
+    (0 after `--help` / `--config_help`, 2 after an error, already
+    reported).
   """
   if any(a in ("-h", "--help", "--helpfull") for a in argv):
     print(usage())
@@ -127,6 +149,16 @@ def parse(argv: list[str]
   flags.DEFINE_bool("allow_config_change", False,
                     "resume a workdir whose run used another config",
                     flag_values=fv)
+  flags.DEFINE_string("coordinator_address", None,
+                      "HOST:PORT of process 0 (multi-process runs)",
+                      flag_values=fv)
+  flags.DEFINE_integer("num_processes", None, "number of processes",
+                       lower_bound=1, flag_values=fv)
+  flags.DEFINE_integer("process_id", None, "this process, 0..N-1",
+                       lower_bound=0, flag_values=fv)
+  flags.DEFINE_integer("initialization_timeout", 60,
+                       "seconds to wait for the other processes",
+                       lower_bound=1, flag_values=fv)
   try:
     fv(["research.train"] + list(argv))
   except flags.Error as e:
@@ -144,7 +176,11 @@ def parse(argv: list[str]
     data.check_prepared(config.data.dataset, config.data.data_dir or None)
   except _expected_errors() as e:
     return fail(e)
-  return config, fv["workdir"].value, fv["allow_config_change"].value
+  launch = {name: fv[name].value for name in (
+      "coordinator_address", "num_processes", "process_id",
+      "initialization_timeout")}
+  return Args(config, fv["workdir"].value, fv["allow_config_change"].value,
+              launch)
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:

@@ -214,7 +214,8 @@ def load_eval_data(config: ml_collections.ConfigDict):
   """
   kwargs = dict(image_size=config.data.image_size,
                 data_dir=config.data.data_dir or None,
-                max_examples=config.eval.max_examples or None)
+                max_examples=config.eval.max_examples or None,
+                num_workers=config.data.num_workers)
   name = config.data.dataset
   return (data_lib.load_eval_arrays(name, "probe_train", **kwargs),
           data_lib.load_eval_arrays(name, "test", **kwargs))

@@ -7,12 +7,15 @@
 `--config_help` lists every config field. The loop (docs/architecture.md has
 the whole data flow):
 
-1. validate the config (`research.configs.check`) and compare it with the
-   config the workdir's run was started with (`checkpointing.check_resume`);
+1. validate the config (`research.configs.check`), check that every process
+   of a multi-process run has the same config and that the global batch
+   splits over the processes and devices, and compare the config with the
+   one the workdir's run was started with (`checkpointing.check_resume`);
 2. check that the workdir can be written (creating it), open the data (an
    unknown or missing dataset fails here), build the `Trainer` (model,
    optimiser, jitted step) and check the free disk space; if any of this
-   fails, a workdir created here is removed again;
+   fails on any process, every process stops and a workdir created here is
+   removed again;
 3. restore the latest checkpoint (printing "resumed from step N");
 4. run steps, logging train metrics every `log_every` steps, evaluating every
    `eval.every` steps, saving every `checkpoint.every` steps and at the end.
@@ -39,10 +42,12 @@ import numpy as np
 
 from research import checkpointing
 from research import data as data_lib
+from research import distributed
 from research import evaluation
 from research import utils
 from research.configs import check
 from research.trainer import Trainer
+from research.trainer import check_topology
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -81,6 +86,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     research.data.DatasetError: missing or corrupt dataset (nothing written).
     research.checkpointing.WorkdirError: `workdir` is not writable or lacks
       the free space for the checkpoints.
+    research.distributed.DistributedError: in a multi-process run, the
+      processes were given different configs, or another process failed
+      while setting up (nothing written).
     TrainingDivergedError: the loss became NaN/Inf.
 
   Example:
@@ -90,22 +98,33 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     >>> metrics = train_and_evaluate(c, "/tmp/simclr_digits")  # doctest: +SKIP
   """
   check.validate(config)
+  # Every process must run the same config, or the first collective hangs.
+  distributed.check_same("config", {
+      **check.flatten(config), "--workdir": workdir,
+      "--allow_config_change": allow_config_change})
+  check_topology(config, devices)
   changes = checkpointing.check_resume(
       config, workdir, allow_config_change=allow_config_change)
   d = config.data
   created = not os.path.exists(workdir)
-  checkpointing.check_workdir_writable(workdir)
+  is_main = jax.process_index() == 0
   try:
-    source = data_lib.make_source(
-        d.dataset, batch_size=d.batch_size, seed=config.seed,
-        image_size=d.image_size, data_dir=d.data_dir or None,
-        shuffle_buffer=d.shuffle_buffer)
-    eval_data = evaluation.load_eval_data(config)
-    trainer = Trainer(config, devices=devices)
-    state = trainer.init_state()
-    is_main = jax.process_index() == 0
-    if is_main:
-      checkpointing.check_free_space(workdir, state, config.checkpoint.keep)
+    failure = None
+    try:
+      checkpointing.check_workdir_writable(workdir)
+      source = data_lib.make_source(
+          d.dataset, batch_size=d.batch_size, seed=config.seed,
+          image_size=d.image_size, data_dir=d.data_dir or None,
+          num_workers=d.num_workers)
+      eval_data = evaluation.load_eval_data(config)
+      trainer = Trainer(config, devices=devices)
+      state = trainer.init_state()
+      if is_main:
+        checkpointing.check_free_space(workdir, state, config.checkpoint.keep)
+    except Exception as e:  # pylint: disable=broad-except
+      failure = e
+    # An error on one process stops all of them (none waits for it).
+    distributed.raise_if_any_failed(failure, "setting up the run")
   except BaseException:
     if created:  # Leave nothing behind for a run that never started.
       shutil.rmtree(workdir, ignore_errors=True)
@@ -142,9 +161,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     while step < stop:
       batch = next(batches)
       t0 = time.perf_counter()
-      batch = {k: jax.make_array_from_process_local_data(
-          trainer.batch_sharding, v) for k, v in batch.items()}
-      state, metrics = trainer.train_step(state, batch)
+      state, metrics = trainer.train_step(state, trainer.global_batch(batch))
       metrics = jax.device_get(metrics)
       dt = time.perf_counter() - t0
       step += 1
@@ -206,17 +223,21 @@ def main(argv: list[str] | None = None) -> int:
   """The command line; prints the final metrics as JSON. Returns the exit code.
 
   Every expected failure (bad flag or config value, unknown dataset or
-  missing files, a workdir of another run, an unwritable workdir) prints one
-  paragraph naming the cause to stderr and returns 2, with no traceback.
+  missing files, a workdir of another run, an unwritable workdir, a
+  multi-process run that cannot start or whose processes disagree) prints
+  one paragraph naming the cause to stderr and returns 2, with no
+  traceback. With `--coordinator_address`, `--num_processes` and
+  `--process_id` (or on a cluster JAX detects) it is one process of a
+  multi-process run (`research.distributed`).
   """
   from research import cli  # pylint: disable=g-import-not-at-top
   args = cli.parse(sys.argv[1:] if argv is None else argv)
   if isinstance(args, int):
     return args
-  config, workdir, allow_change = args
   try:
-    results = train_and_evaluate(config, workdir,
-                                 allow_config_change=allow_change)
+    distributed.initialize(**args.launch)
+    results = train_and_evaluate(args.config, args.workdir,
+                                 allow_config_change=args.allow_config_change)
   except cli.expected_errors() + (TrainingDivergedError,) as e:
     return cli.fail(e)
   if jax.process_index() == 0:

@@ -40,10 +40,46 @@ from research import augment as augment_lib
 from research import data as data_lib
 from research import objectives
 from research import optim as optim_lib
+from research.configs import check
 from research.model import Model
 from research.objectives import registry
 
 TrainState = dict[str, Any]
+
+
+def mesh_devices(devices=None) -> np.ndarray:
+  """The devices of the data mesh: each process's devices together, in order.
+
+  Process `p`'s devices then hold rows `[p * B / P, (p + 1) * B / P)` of
+  every global batch, the rows its data source loads.
+
+  Args:
+    devices: a list of devices (default: `jax.devices()`, all processes').
+  """
+  devices = jax.devices() if devices is None else list(np.ravel(devices))
+  return np.asarray(sorted(devices, key=lambda d: (d.process_index, d.id)))
+
+
+def check_topology(config: ml_collections.ConfigDict, devices=None) -> None:
+  """Checks that the global batch splits evenly over processes and devices.
+
+  Raises:
+    research.configs.check.ConfigError: naming `data.batch_size` and the
+      process or device count it is not a multiple of.
+  """
+  devices = mesh_devices(devices)
+  batch = config.data.batch_size
+  processes = len({d.process_index for d in devices})
+  if batch % processes:
+    raise check.ConfigError(
+        f"config field data.batch_size={batch} must be a multiple of the "
+        f"number of processes ({processes}): each process loads an equal "
+        f"share of every global batch. Use a batch size divisible by "
+        f"{processes} (and by the {devices.size} devices).")
+  if batch % devices.size:
+    raise check.ConfigError(
+        f"config field data.batch_size={batch} must be a multiple of the "
+        f"number of devices ({devices.size}) of the data-parallel mesh")
 
 
 def step_signature(config: ml_collections.ConfigDict, num_classes: int) -> str:
@@ -67,21 +103,20 @@ class Trainer:
     devices: devices of the data-parallel mesh (default: all).
 
   Raises:
-    ValueError: `data.batch_size` not a multiple of the device count.
+    research.configs.check.ConfigError: `data.batch_size` not a multiple of
+      the process or device count (a `ValueError`).
   """
 
   def __init__(self, config: ml_collections.ConfigDict, *, devices=None):
     self.config = config
     self.objective = registry.get(config.objective.name)
     self.num_classes = data_lib.num_classes(config.data.dataset)
-    devices = np.asarray(jax.devices() if devices is None else devices)
-    self.mesh = Mesh(devices.reshape(-1), ("data",))
+    check_topology(config, devices)
+    devices = mesh_devices(devices)
+    self.mesh = Mesh(devices, ("data",))
     self.replicated = NamedSharding(self.mesh, P())
     self.batch_sharding = NamedSharding(self.mesh, P("data"))
-    if config.data.batch_size % devices.size:
-      raise ValueError(
-          f"config field data.batch_size={config.data.batch_size} must be a "
-          f"multiple of the number of devices ({devices.size})")
+    self._check_local_rows()
     model = Model(config, self.num_classes, rngs=nnx.Rngs(config.seed))
     model.train()
     self.train_def, params, stats = nnx.split(model, nnx.Param, nnx.BatchStat)
@@ -107,6 +142,39 @@ class Trainer:
       while len(_STEP_CACHE) > _STEP_CACHE_SIZE:
         _STEP_CACHE.pop(next(iter(_STEP_CACHE)))
     self.train_step, self.eval_step = _STEP_CACHE[cache_key]
+
+  def _check_local_rows(self) -> None:
+    # The data source of process p loads rows [p * B / P, (p + 1) * B / P);
+    # the mesh must put exactly those rows on p's devices.
+    batch = self.config.data.batch_size
+    processes = sorted({d.process_index for d in self.mesh.devices.flat})
+    if jax.process_index() not in processes:
+      raise ValueError(f"the mesh holds no device of process "
+                       f"{jax.process_index()}")
+    local = batch // len(processes)
+    p = processes.index(jax.process_index())
+    rows = sorted(index[0].indices(batch)[:2] for index in
+                  self.batch_sharding.addressable_devices_indices_map(
+                      (batch,)).values())
+    tiled = all(a[1] == b[0] for a, b in zip(rows, rows[1:]))
+    if not tiled or (rows[0][0], rows[-1][1]) != (p * local, (p + 1) * local):
+      raise ValueError(f"process {p}'s devices hold batch rows {rows}, not "
+                       f"[{p * local}, {(p + 1) * local})")
+
+  def global_batch(self, local: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+    """This process's share of a batch, assembled into the global batch.
+
+    Args:
+      local: `{name: array}` with `B / P` rows each (the data source's).
+
+    Returns:
+      `{name: jax.Array}` of `B` rows sharded over the mesh; no data moves
+      between processes.
+    """
+    batch = self.config.data.batch_size
+    return {k: jax.make_array_from_process_local_data(
+        self.batch_sharding, np.asarray(v), (batch,) + np.shape(v)[1:])
+            for k, v in local.items()}
 
   def init_state(self) -> TrainState:
     """The step-0 TrainState, replicated over the mesh."""

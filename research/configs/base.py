@@ -71,7 +71,9 @@ FIELDS: dict[str, Field] = {
                          "device (pixels)", low=4),
     "data.batch_size": F(256, "global batch size (all devices and processes)",
                          low=2),
-    "data.shuffle_buffer": F(10_000, "tfds shuffle buffer (records)", low=1),
+    "data.num_workers": F(0, "grain worker processes that read and decode "
+                          "the training images (0: the training process)",
+                          low=0),
     # augment
     "augment.preset": F("simclr_cifar", "jaxaug preset: simclr_cifar, simclr "
                         "(ImageNet recipe), flip (smoke tests), none",
@@ -171,7 +173,7 @@ del F
 RESUME_SAFE = frozenset({
     "optim.num_steps", "eval.every", "eval.batch_size", "eval.max_examples",
     "checkpoint.every", "checkpoint.keep", "log_every", "progress_bar",
-    "stop_at_step", "data.data_dir", "name",
+    "stop_at_step", "data.data_dir", "data.num_workers", "name",
 })
 
 # Per dataset: sizes, model, length. The digits values are the demo recipe
@@ -189,7 +191,8 @@ _DATASET_VALUES: dict[str, dict[str, Any]] = {
         "data.image_size": 32, "augment.crop_size": 32,
         "augment.strength": 0.5, "model.encoder": "resnet18",
         "model.stem": "cifar", "model.head_hidden": 2048,
-        "data.batch_size": 512, "optim.num_steps": 1000 * (50_000 // 512),
+        "data.batch_size": 512, "data.num_workers": 4,
+        "optim.num_steps": 1000 * (50_000 // 512),
         "optim.warmup_steps": 10 * (50_000 // 512), "eval.every": 5000,
         "checkpoint.every": 2000,
     },
@@ -198,7 +201,7 @@ _DATASET_VALUES: dict[str, dict[str, Any]] = {
         "augment.preset": "simclr", "augment.strength": 1.0,
         "model.encoder": "resnet50", "model.stem": "imagenet",
         "model.head_hidden": 2048, "data.batch_size": 4096,
-        "optim.num_steps": 100 * (1_281_167 // 4096),
+        "data.num_workers": 16, "optim.num_steps": 100 * (1_281_167 // 4096),
         "optim.warmup_steps": 10 * (1_281_167 // 4096), "eval.every": 5000,
         "checkpoint.every": 1000, "eval.max_examples": 50_000,
     },

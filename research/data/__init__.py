@@ -1,9 +1,12 @@
 """Input pipelines: uint8 image batches on the host, augmentation on the device.
 
-Every source yields dicts `{"image": uint8 (B, H, W, 3), "label": int32 (B,)}`
-with a fixed image size, holding this host's share of the global batch. The
-order of batches is a pure function of `(seed, step)`, so a run restored from a
-checkpoint at step `s` sees exactly the batches an uninterrupted run would see.
+One grain pipeline (`research.data.pipeline`) serves the embedded digits and
+tfds datasets in ArrayRecord files. Every source yields dicts
+`{"image": uint8 (B, H, W, 3), "label": int32 (B,)}` with a fixed image size,
+holding this process's share of the global batch. The batches are a pure
+function of `(seed, step, process)`, so a run restored from a checkpoint at
+step `s` sees exactly the batches an uninterrupted run would see, and gets
+there at the cost of reading one batch.
 Augmentation is not done here: the jitted train step converts with
 `jaxaug.to_float` and augments on the accelerator.
 
@@ -18,21 +21,25 @@ from research.data.digits import DIGITS_NUM_TEST
 from research.data.digits import DIGITS_NUM_TRAIN
 from research.data.digits import load_digits
 from research.data.digits import resize_bilinear
+from research.data.datasets import DATASETS
+from research.data.datasets import DatasetError
+from research.data.datasets import check_prepared
+from research.data.datasets import num_classes
 from research.data.pipeline import ArraySource
-from research.data.pipeline import DATASETS
-from research.data.pipeline import DatasetError
+from research.data.pipeline import BatchSource
+from research.data.pipeline import GlobalBatchSampler
 from research.data.pipeline import TfdsSource
-from research.data.pipeline import check_prepared
 from research.data.pipeline import load_eval_arrays
 from research.data.pipeline import make_source
-from research.data.pipeline import num_classes
 
 __all__ = [
     "ArraySource",
+    "BatchSource",
     "DATASETS",
     "DIGITS_NUM_TEST",
     "DIGITS_NUM_TRAIN",
     "DatasetError",
+    "GlobalBatchSampler",
     "TfdsSource",
     "check_prepared",
     "load_digits",

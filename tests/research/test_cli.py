@@ -105,7 +105,7 @@ def test_help_lists_every_config_field():
 
 
 def test_parse_applies_nested_overrides(tmp_path):
-  config, workdir, allow = cli.parse([
+  config, workdir, allow, launch = cli.parse([
       "--config=research/configs/experiment.py:simclr,digits,mild",
       f"--workdir={tmp_path}", "--config.data.batch_size=64",
       "--config.optim.base_learning_rate=1", "--config.augment.area=(0.2,1.0)"])
@@ -113,6 +113,15 @@ def test_parse_applies_nested_overrides(tmp_path):
   assert config.optim.base_learning_rate == 1.0
   assert tuple(config.augment.area) == (0.2, 1.0)
   assert workdir == str(tmp_path) and allow is False
+  assert launch == {"coordinator_address": None, "num_processes": None,
+                    "process_id": None, "initialization_timeout": 60}
+  args = cli.parse([CONFIG, f"--workdir={tmp_path}",
+                    "--coordinator_address=127.0.0.1:1234",
+                    "--num_processes=2", "--process_id=1",
+                    "--initialization_timeout=5"])
+  assert args.launch == {"coordinator_address": "127.0.0.1:1234",
+                         "num_processes": 2, "process_id": 1,
+                         "initialization_timeout": 5}
 
 
 def test_registry_and_config_agree():

@@ -15,6 +15,7 @@ TINY = {
     "objective.mochi.num_hardest": 8, "objective.mochi.num_mix": 4,
     "objective.mochi.num_mix_query": 2, "objective.multihead.num_heads": 2,
     "augment.preset": "flip", "eval.few_label_draws": 2,
+    "data.num_workers": 0,
 }
 
 
