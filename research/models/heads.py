@@ -97,8 +97,13 @@ class ProjectionHead(nnx.Module):
 class MultiHeadProjection(nnx.Module):
   """C independent projection heads Linear(d, hidden) - ReLU - Linear(hidden, out).
 
-  The AMCL heads (Wang et al. 2024, arXiv 2310.05615). The heads are stored stacked, with a leading
-  head axis on every weight, and evaluated with one batched matmul.
+  The AMCL heads (Wang et al. 2024, arXiv 2310.05615): C copies of the
+  SimCLR head with independently learnt weights. They are stored stacked,
+  with a leading head axis on every parameter (`w1` `(C, d, hidden)`, `b1`
+  `(C, hidden)`, `w2` `(C, hidden, out)`, `b2` `(C, out)`), and evaluated
+  with one batched matmul. `STACKED_KERNELS` names the weights:
+  `research.optim` decays them and gives each head its own LARS trust ratio,
+  as if the heads were separate layers; the biases are not decayed.
 
   Returns `(num_heads, B, out)` embeddings (not normalised).
 
@@ -110,6 +115,8 @@ class MultiHeadProjection(nnx.Module):
     >>> heads(jnp.ones((5, 32))).shape
     (3, 5, 8)
   """
+
+  STACKED_KERNELS = ("w1", "w2")
 
   def __init__(self, in_features: int, *, num_heads: int = 3,
                hidden: int = 512, out: int = 128, rngs: nnx.Rngs):
