@@ -13,6 +13,8 @@ from research.objectives.contrastive import mochi_synthetic_negatives
 from research.objectives.contrastive import ntxent
 from research.objectives.contrastive import supcon
 from research.objectives.multihead import multihead
+from research.objectives.multihead import multihead_optimal_temperature
+from research.objectives.multihead import multihead_pair_loss
 from research.objectives.multihead import omega
 from research.objectives.supervised import cross_entropy
 
@@ -22,6 +24,8 @@ __all__ = [
     "mochi_hardest_negatives",
     "mochi_synthetic_negatives",
     "multihead",
+    "multihead_optimal_temperature",
+    "multihead_pair_loss",
     "ntxent",
     "omega",
     "supcon",
