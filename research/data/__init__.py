@@ -26,6 +26,7 @@ from research.data.pipeline import check_prepared
 from research.data.pipeline import load_eval_arrays
 from research.data.pipeline import make_source
 from research.data.pipeline import num_classes
+from research.data.pipeline import train_examples
 
 __all__ = [
     "ArraySource",
@@ -40,4 +41,5 @@ __all__ = [
     "make_source",
     "num_classes",
     "resize_bilinear",
+    "train_examples",
 ]
