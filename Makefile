@@ -1,11 +1,11 @@
-# Two commands on a fresh machine: `make test` and `make demo`.
+# Commands on a fresh machine: `make test`, `make demo`, `make objectives`.
 # Each creates .venv if missing and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow" -n 2
 
-.PHONY: test demo bench gallery test-slow clean
+.PHONY: test demo objectives bench gallery test-slow clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test-slow: $(VENV)/.stamp-all
 # Writes runs/demo/ (ignored by git); results/demo/ is the reference copy.
 demo: $(VENV)/.stamp-research
 	$(PY) -m research.demo --out runs/demo
+
+# Every objective on the digits: writes results/objectives/ (the committed
+# reference) and its training workdirs to runs/objectives/ (ignored by git).
+objectives: $(VENV)/.stamp-research
+	$(PY) -m research.experiments.objectives_table --out results/objectives \
+	    --workdirs runs/objectives
 
 bench: $(VENV)/.stamp-all
 	$(PY) -m research.benchmarks.run

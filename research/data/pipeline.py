@@ -31,30 +31,27 @@ Batch = dict[str, np.ndarray]
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-  """Split names, class count and pre-training split size of a dataset."""
+  """Split names and class count of one supported dataset."""
 
   train: str
   probe_train: str
   test: str
   num_classes: int
-  train_examples: int
   manual: str = ""
 
 
 DATASETS: dict[str, DatasetSpec] = {
-    "digits": DatasetSpec("train", "train", "test", 10,
-                          digits_lib.DIGITS_NUM_TRAIN),
-    "cifar10": DatasetSpec("train", "train", "test", 10, 50_000),
-    "cifar100": DatasetSpec("train", "train", "test", 100, 50_000),
+    "digits": DatasetSpec("train", "train", "test", 10),
+    "cifar10": DatasetSpec("train", "train", "test", 10),
+    "cifar100": DatasetSpec("train", "train", "test", 100),
     # Self-supervised STL-10 pre-trains on the 100k unlabelled images too.
-    "stl10": DatasetSpec("train+unlabelled", "train", "test", 10, 105_000),
+    "stl10": DatasetSpec("train+unlabelled", "train", "test", 10),
     "imagenet2012": DatasetSpec(
-        "train", "train", "validation", 1000, 1_281_167,
+        "train", "train", "validation", 1000,
         manual=("imagenet2012 cannot be downloaded by tfds: put "
                 "ILSVRC2012_img_train.tar and ILSVRC2012_img_val.tar in "
                 "<data_dir>/downloads/manual/ first. ")),
-    "i_naturalist2021": DatasetSpec("train", "train", "val", 10000,
-                                    2_686_843),
+    "i_naturalist2021": DatasetSpec("train", "train", "val", 10000),
 }
 
 
@@ -67,11 +64,6 @@ def _check_name(name: str) -> DatasetSpec:
     raise DatasetError(
         f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
   return DATASETS[name]
-
-
-def train_examples(name: str) -> int:
-  """Images in the dataset's pre-training split (one epoch)."""
-  return _check_name(name).train_examples
 
 
 def num_classes(name: str) -> int:

@@ -170,9 +170,7 @@ def _multihead_loss(head, feats, labels, cfg, key, epoch):
   z = head(feats)  # (C, 2B, out)
   half = z.shape[1] // 2
   return multihead(z[:, :half], z[:, half:], head.temperature_net,
-                   beta=cfg.multihead.beta,
-                   num_negatives=min(cfg.multihead.num_negatives,
-                                     2 * half - 2))
+                   beta=cfg.multihead.beta)
 
 
 def _classifier_head(_, __, in_features, num_classes, rngs):

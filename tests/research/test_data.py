@@ -107,3 +107,11 @@ def test_corrupt_dataset_says_how_to_rebuild(tmp_path):
     data.make_source("cifar10", batch_size=8, seed=0,
                      data_dir=str(tmp_path), process_index=0, process_count=1)
   assert "tfds build cifar10" in str(e.value)
+
+
+def test_every_dataset_has_its_epoch_size():
+  assert set(data.TRAIN_EXAMPLES) == set(data.DATASETS)
+  images, _ = data.load_digits("train")
+  assert data.train_examples("digits") == len(images)
+  with pytest.raises(data.DatasetError, match="unknown dataset"):
+    data.train_examples("mnist")
