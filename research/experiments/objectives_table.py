@@ -293,6 +293,11 @@ def write_report(out: str, records, seeds, total_s: float, machine: str,
       "# Every objective on the embedded digits", "", settings, "",
       "Test accuracy (%), mean ± sample std over seeds:", "",
       report.metrics_table(records, ORDER, key="objective", label=label), "",
+      "The loss column compares with ln(2B - 1) for the contrastive "
+      "objectives and ln(10) for cross-entropy; MoCHi's denominators also "
+      "hold s + s' synthetic negatives, and the multi-head loss adds the "
+      "prior beta Omega(t) (negative at these temperatures), so those two "
+      "ratios are not comparable with the others.", "",
       "Cross-entropy runs, their own classifier on the test digits:", "",
       classifier_table(records), "",
       "Paired differences to the untrained encoder (same seeds, 95% "
