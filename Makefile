@@ -1,11 +1,11 @@
-# Two commands on a fresh machine: `make test` and `make demo`.
+# Commands on a fresh machine: `make test`, `make demo`, `make objectives`.
 # Each creates .venv if missing and installs what it needs.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?= -m "not slow" -n 2
 
-.PHONY: test demo sweep bench gallery test-slow clean
+.PHONY: test demo sweep objectives bench gallery test-slow clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ demo: $(VENV)/.stamp-research
 # The random field strength x length scale study (about an hour on 2 CPU cores).
 sweep: $(VENV)/.stamp-research
 	$(PY) -m research.experiments.random_field_sweep --out runs/sweep
+
+# Every objective on the digits: writes runs/objectives/ (ignored by git;
+# results/objectives/ is the reference copy).
+objectives: $(VENV)/.stamp-research
+	$(PY) -m research.experiments.objectives_table --out runs/objectives
 
 bench: $(VENV)/.stamp-all
 	$(PY) -m research.benchmarks.run

@@ -62,6 +62,42 @@ def random_field_spec(augment: ml_collections.ConfigDict) -> dict | None:
   return spec
 
 
+def mix(key: jax.Array, images: jax.Array, labels: jax.Array,
+        augment: ml_collections.ConfigDict, num_classes: int
+        ) -> tuple[jax.Array, jax.Array]:
+  """Batch-level mixing of `augment.mixing` with soft labels.
+
+  mixup (Zhang et al. 2018) and cutmix (Yun et al. 2019) draw their ratio
+  from Beta(`augment.mixing_alpha`, same); resizemix (Qin et al. 2020) pastes
+  the partner shrunk by a factor from U(0.1, 0.8), the paper's range. One
+  draw per batch, partners from a permutation of the batch (`jaxaug`).
+
+  Args:
+    key: PRNG key.
+    images: `(B, h, w, 3)` float augmented views in [0, 1].
+    labels: `(B,)` int class labels.
+    augment: the `augment` sub-config.
+    num_classes: K.
+
+  Returns:
+    `(images, soft_labels)`: mixed images of the input shape and `(B, K)`
+    float32 labels whose weights are the pixel fractions of each source.
+
+  Raises:
+    ValueError: unknown or "none" `augment.mixing`.
+  """
+  ops = {"mixup": jaxaug.mixup, "cutmix": jaxaug.cutmix}
+  if augment.mixing in ops:
+    return ops[augment.mixing](key, images, labels,
+                               alpha=float(augment.mixing_alpha),
+                               num_classes=num_classes)
+  if augment.mixing == "resizemix":
+    return jaxaug.resizemix(key, images, labels, scale=(0.1, 0.8),
+                            num_classes=num_classes)
+  raise ValueError(f"config field augment.mixing={augment.mixing!r}; choose "
+                   f"mixup, cutmix or resizemix")
+
+
 def views(key: jax.Array, images: jax.Array, aug: Augmentation,
           num_views: int) -> jax.Array:
   """`num_views` augmented views of a uint8 batch, view-major.

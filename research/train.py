@@ -184,7 +184,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
             img_s=f"{window_images / max(window_time, 1e-9):.0f}")
       if writer is not None and (step % config.log_every == 0 or
                                  step == stop):
-        record = {k: float(v) for k, v in metrics.items()}
+        # Metrics of a phase the objective is not in (NaN) are not logged.
+        phase = trainer.objective.phase_metrics
+        record = {k: float(v) for k, v in metrics.items()
+                  if not (k in phase and math.isnan(float(v)))}
         if window_time > 0:
           record["images_per_s"] = window_images / window_time
         writer.write(step, record, split="train")

@@ -12,10 +12,13 @@
   graph definition runs in `train()` mode (batch statistics), one in `eval()`
   mode (running averages). The state buffers are donated.
 * Randomness: the key of step `s` is `fold_in(root_key, s)`, split into
-  augmentation and objective keys; the root key lives in the TrainState.
+  augmentation and objective keys (batch mixing uses `fold_in(aug_key, 1)`);
+  the root key lives in the TrainState.
+* Objectives see the step as `epoch = step * B / train_examples` (MoCHi's
+  warm-up is counted in epochs).
 * What enters the compiled step: the `augment`, `model`, `objective` and
-  `optim` sub-configs, the global batch size and the class count
-  (`step_signature`). Runs that agree on those share one compiled step, so
+  `optim` sub-configs, the global batch size, the class count and the
+  training-split size (`step_signature`). Runs that agree on those share one compiled step, so
   the seeds of a sweep compile once; nothing else of the config is read
   inside the step.
 """
@@ -88,6 +91,7 @@ def step_signature(config: ml_collections.ConfigDict, num_classes: int) -> str:
            for k in ("augment", "model", "objective", "optim")}
   parts["batch_size"] = config.data.batch_size
   parts["num_classes"] = num_classes
+  parts["train_examples"] = data_lib.train_examples(config.data.dataset)
   return json.dumps(parts, sort_keys=True, default=str)
 
 
@@ -111,6 +115,7 @@ class Trainer:
     self.config = config
     self.objective = registry.get(config.objective.name)
     self.num_classes = data_lib.num_classes(config.data.dataset)
+    self.train_examples = data_lib.train_examples(config.data.dataset)
     check_topology(config, devices)
     devices = mesh_devices(devices)
     self.mesh = Mesh(devices, ("data",))
@@ -206,13 +211,20 @@ class Trainer:
     num_views = self.objective.num_views
     views = augment_lib.views(aug_key, batch["image"], self.augment,
                               num_views)
-    probe_labels = jnp.tile(labels, num_views)
+    if self.config.augment.mixing != "none":  # Soft (B, K) labels from here.
+      views, labels = augment_lib.mix(jax.random.fold_in(aug_key, 1), views,
+                                      labels, self.config.augment,
+                                      self.num_classes)
+    probe_labels = jnp.concatenate([labels] * num_views)
+    epoch = step.astype(jnp.float32) * (self.config.data.batch_size /
+                                        self.train_examples)
 
     def loss_fn(params):
       model = nnx.merge(self.train_def, params, state["batch_stats"])
       feats = model.encoder(views)
       loss, metrics = self.objective.loss(model.head, feats, labels,
-                                          self.config.objective, obj_key, step)
+                                          self.config.objective, obj_key,
+                                          epoch)
       probe_logits = model.probe(jax.lax.stop_gradient(feats))
       probe_loss, probe_metrics = objectives.cross_entropy(probe_logits,
                                                            probe_labels)

@@ -113,6 +113,13 @@ def _check_relations(flat: dict[str, Any]) -> None:
         "config fields augment.random_field_strength / "
         "augment.random_field_length_scale modify a random field setting; "
         "set augment.random_field to mild, medium or strong as well")
+  if (flat["augment.mixing"] != "none" and
+      flat["objective.name"] not in base.SOFT_LABEL_OBJECTIVES):
+    raise ConfigError(
+        f"config field augment.mixing={flat['augment.mixing']!r} needs an "
+        f"objective that takes soft labels "
+        f"({', '.join(base.SOFT_LABEL_OBJECTIVES)}), got objective.name="
+        f"{flat['objective.name']!r}")
   if flat["augment.random_field"] and flat["augment.preset"] in ("flip",
                                                                  "none"):
     raise ConfigError(

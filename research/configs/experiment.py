@@ -5,7 +5,9 @@
       --workdir=/tmp/run --config.optim.num_steps=1000
 
 The argument after the colon is `objective,dataset[,random_field]`:
-objective one of simclr, mochi, multihead, supcon, cross_entropy; dataset
+objective one of simclr, mochi, multihead, supcon, cross_entropy, the last
+optionally with a batch mixing: cross_entropy+mixup, cross_entropy+cutmix,
+cross_entropy+resizemix (soft labels, `augment.mixing`); dataset
 one of digits, cifar10, cifar100, stl10, imagenet2012, i_naturalist2021;
 random_field one of mild, medium, strong (omitted: off). Every other field is
 set with `--config.<sub>.<field>=VALUE` (`--config_help` lists them).

@@ -32,6 +32,30 @@ from research.data.pipeline import TfdsSource
 from research.data.pipeline import load_eval_arrays
 from research.data.pipeline import make_source
 
+# Images in each dataset's pre-training split (`DATASETS[name].train`): one
+# epoch, for schedules counted in epochs. STL-10 pre-trains on train +
+# unlabelled.
+TRAIN_EXAMPLES = {"digits": DIGITS_NUM_TRAIN, "cifar10": 50_000,
+                  "cifar100": 50_000, "stl10": 105_000,
+                  "imagenet2012": 1_281_167, "i_naturalist2021": 2_686_843}
+
+
+def train_examples(name: str) -> int:
+  """Images in the pre-training split of a supported dataset (one epoch).
+
+  Raises:
+    DatasetError: unknown dataset.
+
+  Example:
+    >>> train_examples("digits")
+    1500
+  """
+  if name not in TRAIN_EXAMPLES:
+    raise DatasetError(f"unknown dataset {name!r}; expected one of "
+                       f"{sorted(TRAIN_EXAMPLES)}")
+  return TRAIN_EXAMPLES[name]
+
+
 __all__ = [
     "ArraySource",
     "BatchSource",
@@ -40,6 +64,7 @@ __all__ = [
     "DIGITS_NUM_TRAIN",
     "DatasetError",
     "GlobalBatchSampler",
+    "TRAIN_EXAMPLES",
     "TfdsSource",
     "check_prepared",
     "load_digits",
@@ -47,4 +72,5 @@ __all__ = [
     "make_source",
     "num_classes",
     "resize_bilinear",
+    "train_examples",
 ]

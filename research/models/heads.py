@@ -97,8 +97,13 @@ class ProjectionHead(nnx.Module):
 class MultiHeadProjection(nnx.Module):
   """C independent projection heads Linear(d, hidden) - ReLU - Linear(hidden, out).
 
-  The AMCL heads (Wang et al. 2024, arXiv 2310.05615). The heads are stored stacked, with a leading
-  head axis on every weight, and evaluated with one batched matmul.
+  The AMCL heads (Wang et al. 2024, arXiv 2310.05615): C copies of the
+  SimCLR head with independently learnt weights. They are stored stacked,
+  with a leading head axis on every parameter (`w1` `(C, d, hidden)`, `b1`
+  `(C, hidden)`, `w2` `(C, hidden, out)`, `b2` `(C, out)`), and evaluated
+  with one batched matmul. `STACKED_KERNELS` names the weights:
+  `research.optim` decays them and gives each head its own LARS trust ratio,
+  as if the heads were separate layers; the biases are not decayed.
 
   Returns `(num_heads, B, out)` embeddings (not normalised).
 
@@ -110,6 +115,8 @@ class MultiHeadProjection(nnx.Module):
     >>> heads(jnp.ones((5, 32))).shape
     (3, 5, 8)
   """
+
+  STACKED_KERNELS = ("w1", "w2")
 
   def __init__(self, in_features: int, *, num_heads: int = 3,
                hidden: int = 512, out: int = 128, rngs: nnx.Rngs):
@@ -145,11 +152,15 @@ class MultiHeadProjection(nnx.Module):
 
 
 class TemperatureNet(nnx.Module):
-  """AMCL temperature network: a pair of embeddings -> a temperature.
+  """AMCL's shared temperature network: a pair of embeddings -> a temperature.
 
-  MLP(2*dim -> hidden -> 1) with a ReLU, applied to the concatenation
-  `[a, b]` (anchor first), squashed to
-  `tau = sigmoid(out) * (2 - 1e-5) + 1e-5`, so `tau` lies in (1e-5, 2).
+  `tau(a, b) = 1e-5 + (2 - 1e-5) * sigmoid(-phi(a') . phi(b'))`, with a', b'
+  the l2-normalised inputs and phi an MLP dim -> hidden -> dim with a ReLU:
+  the paper's `sigma(r) = iota / (1 + exp(r)) + eta` on
+  `r = phi(z)^T phi(z')` with iota = 2 - 1e-5, eta = 1e-5, as in the
+  authors' later code (Wang et al. 2024, arXiv 2310.05615;
+  github.com/LeiWangR/cl, `amcl/losses.py`). One network serves all heads.
+  `tau` is symmetric in (a, b) and lies in (1e-5, 2).
 
   `a` and `b` broadcast against each other over their leading axes, so
   `net(z[:, None], z[None, :])` gives the full pairwise matrix.
@@ -158,7 +169,7 @@ class TemperatureNet(nnx.Module):
     >>> from flax import nnx
     >>> import jax.numpy as jnp
     >>> net = TemperatureNet(dim=8, hidden=16, rngs=nnx.Rngs(0))
-    >>> net(jnp.ones((4, 8)), jnp.zeros((4, 8))).shape
+    >>> net(jnp.ones((4, 8)), jnp.zeros((4, 8)) + 0.5).shape
     (4,)
   """
 
@@ -166,24 +177,25 @@ class TemperatureNet(nnx.Module):
     """Builds the network.
 
     Args:
-      dim: embedding width of each member of the pair.
-      hidden: hidden width.
+      dim: embedding width of each member of the pair (phi maps dim -> dim).
+      hidden: hidden width of phi.
       rngs: `nnx.Rngs` with a `params` stream.
     """
     self.dim = dim
-    self.fc1 = nnx.Linear(2 * dim, hidden, rngs=rngs)
-    self.fc2 = nnx.Linear(hidden, 1, rngs=rngs)
+    self.fc1 = nnx.Linear(dim, hidden, rngs=rngs)
+    self.fc2 = nnx.Linear(hidden, dim, rngs=rngs)
+
+  def embed(self, z: jax.typing.ArrayLike) -> jax.Array:
+    """phi of the l2-normalised `z`: `(..., dim)` -> `(..., dim)` float32."""
+    z = jnp.asarray(z, jnp.float32)
+    if z.shape[-1] != self.dim:
+      raise ValueError(f"inputs must end in dim={self.dim}, got {z.shape}.")
+    eps = jnp.finfo(jnp.float32).eps
+    z = z * jax.lax.rsqrt(jnp.maximum(jnp.sum(z * z, -1, keepdims=True), eps))
+    return self.fc2(nnx.relu(self.fc1(z)))
 
   def __call__(self, a: jax.typing.ArrayLike,
                b: jax.typing.ArrayLike) -> jax.Array:
     """Returns tau of shape `broadcast(a, b).shape[:-1]`, values in (1e-5, 2)."""
-    a, b = jnp.asarray(a), jnp.asarray(b)
-    if a.shape[-1] != self.dim or b.shape[-1] != self.dim:
-      raise ValueError(
-          f"a and b must end in dim={self.dim}, got {a.shape} and {b.shape}.")
-    # fc1 on the concatenation, split into its two halves so that a pairwise
-    # (M, M) matrix never materialises (M, M, 2*dim) inputs.
-    w = self.fc1.kernel[...]
-    h = a @ w[:self.dim] + b @ w[self.dim:] + self.fc1.bias[...]
-    out = self.fc2(nnx.relu(h))[..., 0]
-    return jax.nn.sigmoid(out) * (_TAU_MAX - _TAU_MIN) + _TAU_MIN
+    score = jnp.sum(self.embed(a) * self.embed(b), axis=-1)
+    return jax.nn.sigmoid(-score) * (_TAU_MAX - _TAU_MIN) + _TAU_MIN

@@ -13,6 +13,7 @@ from research.objectives.contrastive import mochi_synthetic_negatives
 from research.objectives.contrastive import ntxent
 from research.objectives.contrastive import supcon
 from research.objectives.multihead import multihead
+from research.objectives.multihead import multihead_row_loss
 from research.objectives.multihead import omega
 from research.objectives.supervised import cross_entropy
 
@@ -22,6 +23,7 @@ __all__ = [
     "mochi_hardest_negatives",
     "mochi_synthetic_negatives",
     "multihead",
+    "multihead_row_loss",
     "ntxent",
     "omega",
     "supcon",

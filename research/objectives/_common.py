@@ -71,6 +71,21 @@ def gather(x: jax.Array, axis_name: Optional[str], axis: int = 0) -> jax.Array:
   return jax.lax.all_gather(x, axis_name, axis=axis, tiled=True)
 
 
+def gather_replicated(x: jax.Array, axis_name: Optional[str]) -> jax.Array:
+  """The shards' `(n, ...)` arrays concatenated in shard order, replicated.
+
+  A `psum` of each shard's block placed at its offset: the result is typed
+  as replicated, so `shard_map` accepts it under `out_specs=P()` (an
+  all-gather's result is not). For statistics only; not differentiated.
+  """
+  if axis_name is None:
+    return x
+  k = num_shards(axis_name)
+  blocks = jnp.zeros((k,) + x.shape, x.dtype).at[shard_index(axis_name)].set(x)
+  return jax.lax.psum(blocks, axis_name).reshape((k * x.shape[0],)
+                                                 + x.shape[1:])
+
+
 def global_sum(x: jax.Array, axis_name: Optional[str]) -> jax.Array:
   """Sum over the mapped axis (identity without one)."""
   return x if axis_name is None else jax.lax.psum(x, axis_name)

@@ -1,14 +1,11 @@
 """Contrastive objectives: NT-Xent (SimCLR), SupCon and in-batch MoCHi.
 
-Every objective is a pure function of embeddings returning `(loss, metrics)`:
-a scalar loss and a dict of scalar metrics. With `axis_name` (inside
-`jax.shard_map` or `jax.pmap` over that axis) each shard passes its local
-slice of the batch; the embeddings of all shards are all-gathered so that the
-negatives are those of the global batch, and the returned loss and metrics are
-the global-batch values, identical on every shard and equal to the
-single-device computation on the concatenated batch. The all-gather is
-differentiable, so `jax.grad` of the returned loss with respect to the
-embeddings is also the single-device gradient (see `tests/research/`).
+Every objective is a pure function of embeddings returning `(loss, metrics)`.
+With `axis_name` (inside `jax.shard_map` or `jax.pmap`) each shard passes its
+slice of the batch; the embeddings are all-gathered so that the negatives are
+those of the global batch, and loss and metrics are the single-device values
+on the concatenated batch, on every shard. The all-gather is differentiable,
+so `jax.grad` of the loss is also the single-device gradient (tested).
 
 `pmap` users who take gradients *inside* `pmap` must average the parameter
 gradients with `jax.lax.pmean` afterwards (the usual recipe): inside `pmap`
@@ -236,8 +233,8 @@ def _mochi_sizes(bg, num_hardest, num_mix, num_mix_query):
     raise ValueError(
         f"num_hardest must be in [1, 2B - 2] = [1, {max_neg}] for the global"
         f" batch B = {bg}, got {num_hardest}.")
-  num_mix = num_hardest if num_mix is None else num_mix
-  num_mix_query = num_hardest // 2 if num_mix_query is None else num_mix_query
+  num_mix = 2 * num_hardest if num_mix is None else num_mix
+  num_mix_query = num_hardest if num_mix_query is None else num_mix_query
   if num_mix < 0 or num_mix_query < 0:
     raise ValueError(
         f"num_mix and num_mix_query must be >= 0, got {num_mix} and"
@@ -340,32 +337,26 @@ def mochi(z1: jax.typing.ArrayLike, z2: jax.typing.ArrayLike,
 
   MoCHi mixes the hardest negatives of a memory queue; here the negatives of
   anchor q are the other 2N - 2 views of the (global) batch, as in NT-Xent.
-  Per anchor:
+  Per anchor: (1) the N hardest negatives (highest cosine similarity to q);
+  (2) `num_mix` type-1 negatives normalize(a n_i + (1 - a) n_j), i, j drawn
+  uniformly with replacement from the N hardest, a ~ U(0, 1); (3)
+  `num_mix_query` type-2 negatives normalize(b q + (1 - b) n_j), b ~ U(0,
+  0.5); (4) the synthetic negatives are `stop_gradient`-ed and only appended
+  to the softmax denominator (the query gets gradient through its similarity
+  to them, their sources do not).
 
-  1. Take the N hardest negatives (highest cosine similarity to q; default
-     N = min(256, 2N_batch - 2)).
-  2. Type 1: `num_mix` negatives h = normalize(a n_i + (1 - a) n_j) with
-     i, j drawn uniformly with replacement from the N hardest and
-     a ~ U(0, 1).
-  3. Type 2: `num_mix_query` negatives h' = normalize(b q + (1 - b) n_j),
-     j uniform over the N hardest, b ~ U(0, 0.5).
-  4. The synthetic negatives are `stop_gradient`-ed and only appended to the
-     softmax denominator: the query still receives gradient through its
-     similarity to them, the negatives' sources do not.
-
-  Defaults `num_mix = N`, `num_mix_query = N // 2` (MoCHi's (N, s, s') =
-  (256, 512, 256) ImageNet setting has s' = s / 2). With `num_mix =
-  num_mix_query = 0` the loss equals `ntxent`; for warm-up epochs without
-  mixing simply call `ntxent`. Under `axis_name`, `key` must be the same on
-  every shard (replicated); the draws are then identical to a single-device
-  run on the global batch.
+  Defaults `num_mix = 2N`, `num_mix_query = N`: MoCHi's (N, s, s') =
+  (256, 512, 256) setting when N = 256. With `num_mix = num_mix_query = 0`
+  the loss equals `ntxent`. MoCHi mixes only after a warm-up of some epochs:
+  call `ntxent` then (the `mochi` objective of `research.objectives.registry`
+  does, with `objective.mochi.warmup_epochs`). Under `axis_name`, `key` must
+  be replicated; the draws then equal a single-device run's.
 
   Args:
-    z1: `(B, D)` first views.
-    z2: `(B, D)` second views.
+    z1, z2: `(B, D)` first and second views.
     key: PRNG key for the mixing indices and coefficients.
     temperature: t > 0.
-    num_hardest: N, 1 <= N <= 2B - 2 (global B).
+    num_hardest: N, 1 <= N <= 2B - 2 (global B); default min(256, 2B - 2).
     num_mix: s, number of type-1 synthetic negatives per anchor.
     num_mix_query: s', number of type-2 synthetic negatives per anchor.
     axis_name: mapped axis of `shard_map`/`pmap`.

@@ -31,9 +31,11 @@ Metrics = dict[str, jax.Array]
 # head_fn(model_config, objective_config, in_features, num_classes, rngs)
 HeadFn = Callable[[ml_collections.ConfigDict, ml_collections.ConfigDict, int,
                    int, nnx.Rngs], nnx.Module]
-# loss_fn(head, feats, labels, objective_config, key, step) -> (loss, metrics)
+# loss_fn(head, feats, labels, objective_config, key, epoch) -> (loss, metrics)
 # feats: (V * B, D) encoder features of the V views, view-major (all first
-# views, then all second views); labels: (B,) int32 class labels.
+# views, then all second views); labels: (B,) int32 class labels, or (B, K)
+# float soft labels when the batch is mixed (`augment.mixing`); epoch: float
+# scalar, the epochs of the training split done before this step.
 LossFn = Callable[[nnx.Module, jax.Array, jax.Array,
                    ml_collections.ConfigDict, jax.Array, jax.Array],
                   tuple[jax.Array, Metrics]]
@@ -51,6 +53,11 @@ class Objective:
     classifier: the head's output on encoder features are class logits
       (then evaluation reports the head's own test accuracy).
     uses_labels: the loss reads class labels (supervised objectives).
+    soft_labels: the loss accepts `(B, K)` soft labels, so that batch-level
+      mixing (`augment.mixing`: mixup, cutmix, resizemix) can be applied.
+    phase_metrics: metrics that exist only in part of training (e.g. MoCHi's
+      after its warm-up); the loss returns NaN for them elsewhere and the
+      training loop does not log them then.
     reference: the paper the loss follows.
   """
 
@@ -60,6 +67,8 @@ class Objective:
   loss: LossFn
   classifier: bool = False
   uses_labels: bool = False
+  soft_labels: bool = False
+  phase_metrics: tuple[str, ...] = ()
   reference: str = ""
 
 
@@ -98,31 +107,42 @@ def _two_views(feats: jax.Array, head: nnx.Module):
   return z[:half], z[half:]
 
 
-def _simclr_loss(head, feats, labels, cfg, key, step):
-  del labels, key, step
+def _simclr_loss(head, feats, labels, cfg, key, epoch):
+  del labels, key, epoch
   z1, z2 = _two_views(feats, head)
   return ntxent(z1, z2, temperature=cfg.temperature)
 
 
-def _supcon_loss(head, feats, labels, cfg, key, step):
-  del key, step
+def _supcon_loss(head, feats, labels, cfg, key, epoch):
+  del key, epoch
   z1, z2 = _two_views(feats, head)
   return supcon(jnp.stack([z1, z2], axis=1), labels,
-                            temperature=cfg.temperature)
+                temperature=cfg.temperature)
 
 
-def _mochi_loss(head, feats, labels, cfg, key, step):
+def _mochi_loss(head, feats, labels, cfg, key, epoch):
+  """MoCHi after `mochi.warmup_epochs` epochs, plain NT-Xent before.
+
+  The two phases are the branches of a `lax.cond`: during the warm-up only
+  NT-Xent runs (no hardest-negative search, no mixing, no draws) and the
+  MoCHi metric `synthetic_sim` is NaN (not logged).
+  """
   del labels
   z1, z2 = _two_views(feats, head)
   m = cfg.mochi
-  num_hardest = min(m.num_hardest, 2 * z1.shape[0] - 2)
-  loss, metrics = mochi(
-      z1, z2, key, temperature=cfg.temperature, num_hardest=num_hardest,
-      num_mix=m.num_mix, num_mix_query=m.num_mix_query)
-  if m.warmup_steps > 0:  # MoCHi's warm-up: no mixing at first.
-    plain, _ = ntxent(z1, z2, temperature=cfg.temperature)
-    loss = jnp.where(step < m.warmup_steps, plain, loss)
-  return loss, metrics
+
+  def mixing():
+    return mochi(z1, z2, key, temperature=cfg.temperature,
+                 num_hardest=min(m.num_hardest, 2 * z1.shape[0] - 2),
+                 num_mix=m.num_mix, num_mix_query=m.num_mix_query)
+
+  def warmup():
+    loss, metrics = ntxent(z1, z2, temperature=cfg.temperature)
+    return loss, {**metrics, "synthetic_sim": jnp.full((), jnp.nan)}
+
+  if m.warmup_epochs <= 0:
+    return mixing()
+  return jax.lax.cond(epoch >= m.warmup_epochs, mixing, warmup)
 
 
 class AdaptiveMultiHead(nnx.Module):
@@ -145,28 +165,28 @@ def _multihead_head(model, cfg, in_features, _, rngs):
                            rngs=rngs)
 
 
-def _multihead_loss(head, feats, labels, cfg, key, step):
-  del labels, key, step
+def _multihead_loss(head, feats, labels, cfg, key, epoch):
+  del labels, key, epoch
   z = head(feats)  # (C, 2B, out)
   half = z.shape[1] // 2
-  return multihead(z[:, :half], z[:, half:],
-                                 head.temperature_net,
-                                 beta=cfg.multihead.beta)
+  return multihead(z[:, :half], z[:, half:], head.temperature_net,
+                   beta=cfg.multihead.beta)
 
 
 def _classifier_head(_, __, in_features, num_classes, rngs):
   return nnx.Linear(in_features, num_classes, rngs=rngs)
 
 
-def _cross_entropy_loss(head, feats, labels, cfg, key, step):
-  del key, step
+def _cross_entropy_loss(head, feats, labels, cfg, key, epoch):
+  del key, epoch
   return cross_entropy(head(feats), labels,
-                                  label_smoothing=cfg.label_smoothing)
+                       label_smoothing=cfg.label_smoothing)
 
 
 register(Objective("simclr", 2, _projection_head, _simclr_loss,
                    reference="Chen et al. 2020, arXiv 2002.05709"))
 register(Objective("mochi", 2, _projection_head, _mochi_loss,
+                   phase_metrics=("synthetic_sim",),
                    reference="Kalantidis et al. 2020, arXiv 2010.01028"))
 register(Objective("multihead", 2, _multihead_head, _multihead_loss,
                    reference="Wang et al. 2024, arXiv 2310.05615"))
@@ -174,4 +194,4 @@ register(Objective("supcon", 2, _projection_head, _supcon_loss,
                    uses_labels=True,
                    reference="Khosla et al. 2020, arXiv 2004.11362"))
 register(Objective("cross_entropy", 1, _classifier_head, _cross_entropy_loss,
-                   classifier=True, uses_labels=True))
+                   classifier=True, uses_labels=True, soft_labels=True))

@@ -126,9 +126,28 @@ def test_parse_applies_nested_overrides(tmp_path):
 
 def test_registry_and_config_agree():
   assert sorted(registry.REGISTRY) == sorted(base.OBJECTIVES)
+  assert sorted(base.SOFT_LABEL_OBJECTIVES) == sorted(
+      n for n, o in registry.REGISTRY.items() if o.soft_labels)
   for name in base.OBJECTIVES:
     for dataset in base.DATASETS:
       check.validate(experiment.get_config(f"{name},{dataset}"))
+      # Every objective-specific field the registry reads exists.
+      config = experiment.get_config(f"{name},{dataset}")
+      for sub in ("mochi", "multihead"):
+        assert set(config.objective[sub]) == {
+            p.split(".")[-1] for p in base.FIELDS
+            if p.startswith(f"objective.{sub}.")}
+  for name in base.SOFT_LABEL_OBJECTIVES:
+    for mixing in base.MIXINGS[1:]:
+      config = experiment.get_config(f"{name}+{mixing},digits")
+      check.validate(config)
+      assert config.augment.mixing == mixing
+  with pytest.raises(ValueError, match="soft labels"):
+    experiment.get_config("simclr+mixup,digits")
+  config = experiment.get_config("supcon,digits")
+  config.augment.mixing = "cutmix"
+  with pytest.raises(check.ConfigError, match="augment.mixing"):
+    check.validate(config)
   with pytest.raises(ValueError, match="registered"):
     registry.get("byol")
 

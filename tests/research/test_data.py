@@ -202,3 +202,11 @@ def test_resume_benchmark_runs():
                                image_size=8, repeats=1)
   assert sorted(result["resume_s"]) == [1, 1000]
   assert all(t > 0 for t in result["resume_s"].values())
+
+
+def test_every_dataset_has_its_epoch_size():
+  assert set(data.TRAIN_EXAMPLES) == set(data.DATASETS)
+  images, _ = data.load_digits("train")
+  assert data.train_examples("digits") == len(images)
+  with pytest.raises(data.DatasetError, match="unknown dataset"):
+    data.train_examples("mnist")

@@ -131,16 +131,25 @@ def test_projection_heads():
     np.testing.assert_allclose(y[c], ref, rtol=1e-5, atol=1e-5)
 
 
-def test_temperature_net_is_mlp_on_concatenated_pair():
+def _np_phi(net, z):
+  z = z / np.linalg.norm(z, axis=-1, keepdims=True)
+  h = np.maximum(z @ np.asarray(net.fc1.kernel[...])
+                 + np.asarray(net.fc1.bias[...]), 0)
+  return h @ np.asarray(net.fc2.kernel[...]) + np.asarray(net.fc2.bias[...])
+
+
+def test_temperature_net_is_sigmoid_of_minus_phi_product():
   net = models.TemperatureNet(dim=4, hidden=6, rngs=nnx.Rngs(0))
   r = np.random.default_rng(0)
   a, b = r.normal(size=(2, 5, 4)).astype(np.float32)
-  tau = nnx.jit(lambda n, a, b: n(a, b))(net, a, b)
-  h = np.maximum(np.concatenate([a, b], -1) @ np.asarray(net.fc1.kernel[...])
-                 + np.asarray(net.fc1.bias[...]), 0)
-  o = (h @ np.asarray(net.fc2.kernel[...]) + np.asarray(net.fc2.bias[...]))[:, 0]
-  np.testing.assert_allclose(tau, 1 / (1 + np.exp(-o)) * (2 - 1e-5) + 1e-5,
+  call = nnx.jit(lambda n, a, b: n(a, b))
+  tau = call(net, a, b)
+  score = np.sum(_np_phi(net, a) * _np_phi(net, b), -1)
+  np.testing.assert_allclose(tau, 1 / (1 + np.exp(score)) * (2 - 1e-5) + 1e-5,
                              rtol=1e-5)
+  # Symmetric in the pair, invariant to the inputs' scale.
+  np.testing.assert_allclose(call(net, b, a), tau, rtol=1e-6)
+  np.testing.assert_allclose(call(net, 3 * a, 0.5 * b), tau, rtol=1e-5)
 
 
 def test_synchronised_batchnorm_under_pmap_matches_global_batch():

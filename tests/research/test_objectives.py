@@ -5,10 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from flax import nnx
 
 from research import objectives as obj
-from research.models import TemperatureNet
 
 B, D = 6, 5
 
@@ -224,69 +222,6 @@ def test_mochi_synthetic_negatives_carry_no_gradient():
     np.testing.assert_allclose(a, b, atol=1e-6)
     assert np.abs(np.asarray(a) - np.asarray(c)).max() > 1e-4
     assert np.abs(np.asarray(a) - np.asarray(p)).max() > 1e-4
-
-
-def _np_temperature(params, a, b):
-  w1, b1, w2, b2 = params
-  h = np.maximum(np.concatenate([a, b], -1) @ w1 + b1, 0)
-  return 1 / (1 + np.exp(-(h @ w2 + b2)[..., 0])) * (2 - 1e-5) + 1e-5
-
-
-def test_multihead_matches_formula_and_reaches_temperature_net():
-  r = np.random.default_rng(9)
-  c_, b, d = 3, 5, 8
-  h1 = r.normal(size=(c_, b, d)).astype(np.float32)
-  h2 = r.normal(size=(c_, b, d)).astype(np.float32)
-  net = TemperatureNet(dim=d, hidden=16, rngs=nnx.Rngs(0))
-  params = [np.asarray(x, np.float64) for x in (
-      net.fc1.kernel[...], net.fc1.bias[...], net.fc2.kernel[...],
-      net.fc2.bias[...])]
-  loss, m = nnx.jit(lambda net, a, b: obj.multihead(a, b, net, beta=0.1))(
-      net, h1, h2)
-  total = 0.0
-  taus = []
-  for head in range(c_):
-    raw = np.concatenate([h1[head], h2[head]]).astype(np.float64)
-    z = _unit(raw)
-    for i in range(2 * b):
-      pos = (i + b) % (2 * b)
-      negs = [k for k in range(2 * b) if k not in (i, pos)]
-      hard = max(negs, key=lambda k: z[i] @ z[k])
-      tp = _np_temperature(params, raw[i], raw[pos])
-      tn = _np_temperature(params, raw[i], raw[hard])
-      taus += [tp, tn]
-      om = lambda t: d / 2 * np.log(t) + 1 / t
-      total += (-(z[i] @ z[pos]) / tp + (z[i] @ z[hard]) / tn
-                + 0.1 * om(tp) - 0.1 * om(tn))
-  np.testing.assert_allclose(loss, total / (2 * b), rtol=1e-5)
-  np.testing.assert_allclose(m["tau_pos"], np.mean(taus[0::2]), rtol=1e-5)
-  np.testing.assert_allclose(obj.omega(0.5, 128), 64 * np.log(0.5) + 2,
-                             rtol=1e-6)
-
-  def loss_fn(net, h1, h2):
-    return obj.multihead(h1, h2, net)[0]
-  grads = nnx.jit(nnx.grad(loss_fn))(net, h1, h2)
-  leaves = [np.asarray(x) for x in jax.tree.leaves(nnx.state(grads))]
-  assert all(np.isfinite(x).all() for x in leaves)
-  assert all(np.abs(x).max() > 0 for x in leaves)
-  gh = nnx.jit(nnx.grad(loss_fn, argnums=1))(net, h1, h2)
-  assert np.isfinite(np.asarray(gh)).all() and np.abs(gh).max() > 0
-
-
-def test_temperature_range():
-  net = TemperatureNet(dim=4, hidden=8, rngs=nnx.Rngs(1))
-  r = np.random.default_rng(0)
-  a = r.normal(size=(64, 4)).astype(np.float32)
-  call = nnx.jit(lambda net, x, y: net(x, y))
-  tau = np.asarray(call(net, a, a[::-1]))
-  assert ((tau > 1e-5) & (tau < 2)).all()
-  pair = np.asarray(call(net, a[:, None], a[None, :]))
-  assert pair.shape == (64, 64)
-  np.testing.assert_allclose(pair[np.arange(64), np.arange(64)[::-1]], tau,
-                             rtol=1e-6)
-  extreme = np.asarray(call(net, 1e4 * a, -1e4 * a))
-  assert np.isfinite(extreme).all()
-  assert ((extreme >= 1e-5) & (extreme <= 2)).all()
 
 
 def test_cross_entropy_matches_optax():

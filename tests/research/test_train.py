@@ -63,6 +63,22 @@ def test_every_objective_on_digits(objective, tmp_path):
   assert sorted(results["few_label_probe_acc"]) == ["1", "10", "5"]
   # Classifier objectives report their own classifier's test accuracy.
   assert ("classifier_test_acc" in results) == (objective == "cross_entropy")
+  records = utils.read_metrics(str(tmp_path), split="train")
+  if objective == "mochi":  # No MoCHi metric during the warm-up (3 steps).
+    assert [("synthetic_sim" in r) for r in records] == [False] * 3 + [True] * 3
+  if objective == "multihead":  # The spread of the temperatures is logged.
+    for r in records:
+      assert (1e-5 < r["tau_pos_min"] <= r["tau_pos_median"]
+              <= r["tau_pos_max"] < 2.0)
+
+
+@pytest.mark.parametrize("mixing", [
+    "cutmix", pytest.param("mixup", marks=pytest.mark.slow),
+    pytest.param("resizemix", marks=pytest.mark.slow)])
+def test_cross_entropy_with_batch_mixing_on_digits(mixing, tmp_path):
+  config = tiny_config("cross_entropy", augment__mixing=mixing)
+  results = run_and_check(config, str(tmp_path))
+  assert 0.0 <= results["classifier_test_acc"] <= 1.0
 
 
 def test_simclr_on_mock_cifar10(tmp_path):

@@ -14,6 +14,8 @@ TINY = {
     "progress_bar": False, "eval.batch_size": 512, "eval.max_examples": 0,
     "objective.mochi.num_hardest": 8, "objective.mochi.num_mix": 4,
     "objective.mochi.num_mix_query": 2, "objective.multihead.num_heads": 2,
+    # Batch 16 of 1,500 digits: steps 0-2 are MoCHi's warm-up, 3-5 mix.
+    "objective.mochi.warmup_epochs": 0.03,
     "augment.preset": "flip", "eval.few_label_draws": 2,
     "data.num_workers": 0,
 }
