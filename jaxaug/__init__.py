@@ -40,6 +40,7 @@ from jaxaug._src.geometric import (
 )
 from jaxaug._src.color import (
     adjust_brightness,
+    scale_brightness,
     adjust_contrast,
     adjust_saturation,
     adjust_hue,
