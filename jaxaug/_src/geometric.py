@@ -238,7 +238,8 @@ def _uniform(key, interval, name, lo=-np.inf, hi=np.inf, shape=()):
 
 
 def _resample_options(order, mode, cval):
-  return resample.check_order(order), resample.normalize_mode(mode), cval
+  return (resample.check_order(order), resample.normalize_mode(mode),
+          resample.check_cval(cval))
 
 
 # --------------------------------------------------------------------------
@@ -391,7 +392,8 @@ def affine_transform(image: ArrayLike,
       (linear part only).
     output_shape: static `(out_h, out_w)` (or int); default `(H, W)`.
     order: 0 nearest, 1 bilinear, 3 bicubic (see `map_coordinates`).
-    mode: "reflect", "constant", "edge"/"nearest" or "wrap".
+    mode: "reflect", "mirror", "constant", "edge"/"nearest" or "wrap"
+      (see `map_coordinates`).
     cval: fill value for mode "constant".
 
   Returns:
@@ -633,7 +635,8 @@ def _affine_builder(*, rotation=(-math.pi / 6, math.pi / 6), scale=(0.9, 1.1),  
 
 
 _RESAMPLE_ARGS = """    order: static interpolation order (0, 1, 3).
-    mode: static boundary mode ("reflect", "constant", "edge", "wrap").
+    mode: static boundary mode ("reflect", "mirror", "constant", "edge",
+      "wrap"; see `map_coordinates`).
     cval: fill value for mode "constant"."""
 
 random_rotate = checks.with_channel_axis(_make_random_op(
@@ -943,8 +946,9 @@ def center_crop(image: ArrayLike, *, size: Size) -> jax.Array:
   return image[top:top + ch, left:left + cw]
 
 
-_PAD_MODES = {"constant": "constant", "reflect": "symmetric", "edge": "edge",
-              "nearest": "edge", "wrap": "wrap"}
+_PAD_MODES = {"constant": "constant", "reflect": "symmetric",
+              "mirror": "reflect", "edge": "edge", "nearest": "edge",
+              "wrap": "wrap"}
 
 
 @checks.with_channel_axis
@@ -960,8 +964,9 @@ def pad(image: ArrayLike,
     padding: static non-negative ints: `p` (all sides), `(ph, pw)`, or
       `((top, bottom), (left, right))`.
     mode: "constant" (`cval`), "reflect" (half-sample symmetric, numpy
-      "symmetric"), "edge"/"nearest" or "wrap".
-    cval: fill value for mode "constant" (may be traced).
+      "symmetric"), "mirror" (whole-sample symmetric, numpy "reflect"),
+      "edge"/"nearest" or "wrap".
+    cval: fill value for mode "constant", in [0, 1] (may be traced).
 
   Returns:
     `(H + top + bottom, W + left + right, C)` image.
@@ -990,8 +995,8 @@ def pad(image: ArrayLike,
   pw = [tuple(int(v) for v in row) for row in widths] + [(0, 0)]
   np_mode = _PAD_MODES[mode]
   if np_mode == "constant":
-    return jnp.pad(image, pw, mode="constant",
-                   constant_values=jnp.asarray(cval, image.dtype))
+    fill = jnp.clip(jnp.asarray(resample.check_cval(cval), image.dtype), 0, 1)
+    return jnp.pad(image, pw, mode="constant", constant_values=fill)
   return jnp.pad(image, pw, mode=np_mode)
 
 
