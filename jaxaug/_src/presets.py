@@ -201,7 +201,7 @@ def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
     >>> aug(jax.random.key(0), jnp.full((32, 32, 3), .5)).shape
     (32, 32, 3)
   """
-  return simclr(size, strength=strength, blur=False,
+  return simclr(size, strength=strength, area=area, blur=False,
                 random_order=random_order, random_field=random_field)
 
 

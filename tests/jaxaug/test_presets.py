@@ -152,3 +152,15 @@ def test_bad_inputs():
   out = jax.eval_shape(aug, jax.random.key(0),
                        jaxaug.to_float(np.zeros((9, 9, 3), np.uint8)))
   assert out.shape == (8, 8, 3)
+
+
+@pytest.mark.parametrize("preset", [presets.simclr, presets.simclr_cifar])
+def test_area_reaches_the_crop(preset):
+  # The crop step samples its box with the preset's `area`: a full-area range
+  # gives the identity crop of a square image (before the flip).
+  aug = preset(8, area=(1.0, 1.0))
+  crop = aug.ops[0][1]
+  assert crop.keywords["area"] == (1.0, 1.0)
+  image = _images(b=1, h=8, w=8)[0]
+  np.testing.assert_allclose(crop(jax.random.key(0), image), image, atol=1e-6)
+  assert presets.simclr_cifar(8).ops[0][1].keywords["area"] == (0.08, 1.0)
