@@ -49,13 +49,15 @@ def compute_dtype(dtype: Any) -> jnp.dtype:
 
 
 def check_values(image: jax.Array, *, name: str = "image",
-                 lo: float = 0.0, hi: float = 1.0) -> jax.Array:
+                 lo: float = 0.0, hi: float = 1.0,
+                 hint: bool = True) -> jax.Array:
   """Applies the value-range rule of the image contract (module docstring).
 
   Args:
     image: float array.
     name: argument name used in error messages.
     lo, hi: the allowed closed range.
+    hint: end the message with how to convert an image's range.
 
   Returns:
     `image` itself when it is concrete (after checking it), or
@@ -73,11 +75,12 @@ def check_values(image: jax.Array, *, name: str = "image",
   if not finite or v.min() < lo or v.max() > hi:
     got = ("non-finite values" if not finite else
            f"values in [{v.min():.6g}, {v.max():.6g}]")
-    raise ValueError(
-        f"{name} must have values in [{lo:g}, {hi:g}], got {got}; convert "
-        "0-255 images with jaxaug.to_float, mean/std-normalised ones with "
-        "jaxaug.denormalize, or clip with jnp.clip (traced images are "
-        "clipped on entry)")
+    message = f"{name} must have values in [{lo:g}, {hi:g}], got {got}"
+    if hint:
+      message += ("; convert 0-255 images with jaxaug.to_float, "
+                  "mean/std-normalised ones with jaxaug.denormalize, or clip "
+                  "with jnp.clip (traced images are clipped on entry)")
+    raise ValueError(message)
   return image
 
 

@@ -58,7 +58,8 @@ def alias(fn: Callable[..., Any], old_name: str,
 
 def renamed_options(fn: Callable[..., Any],
                     convert: Callable[..., Mapping[str, Any]],
-                    old_names: Sequence[str]) -> Callable[..., Any]:
+                    old_names: Sequence[str], *,
+                    name: str | None = None) -> Callable[..., Any]:
   """Lets `fn` accept the old keyword spellings `old_names` for one release.
 
   Args:
@@ -67,6 +68,7 @@ def renamed_options(fn: Callable[..., Any],
       of `old_names`) to new keywords, e.g.
       `lambda max_delta: {"delta": (-max_delta, max_delta)}`.
     old_names: the deprecated keyword names.
+    name: the public name shown in the warning (default `fn.__name__`).
 
   Returns:
     A function with `fn`'s signature (as `inspect.signature` reports it)
@@ -77,6 +79,7 @@ def renamed_options(fn: Callable[..., Any],
       given.
   """
   old_names = tuple(old_names)
+  shown = name or fn.__name__
 
   @functools.wraps(fn)
   def wrapper(*args, **kwargs):
@@ -85,11 +88,11 @@ def renamed_options(fn: Callable[..., Any],
       new = dict(convert(**old))
       clash = sorted(set(new) & set(kwargs))
       if clash:
-        raise TypeError(f"{fn.__name__}: got both the deprecated "
+        raise TypeError(f"{shown}: got both the deprecated "
                         f"{sorted(old)} and {clash}; pass only {clash}")
       olds = ", ".join(f"{k}=" for k in old)
       news = ", ".join(f"{k}=" for k in new)
-      warn(f"{fn.__name__}({olds}) is deprecated, use {fn.__name__}({news})")
+      warn(f"{shown}({olds}) is deprecated, use {shown}({news})")
       kwargs.update(new)
     return fn(*args, **kwargs)
 

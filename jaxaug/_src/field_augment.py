@@ -20,8 +20,14 @@ Colour (`random_field_color`): per-pixel brightness factor exp(b), contrast
 factor exp(k) around the channel means, saturation factor exp(s) and hue shift
 (turns), applied in that order, each clipped to [0, 1] as the global ops are.
 
-Images are `(H, W, C)` floats in [0, 1]; outputs keep shape and dtype and stay
-in [0, 1]. Magnitudes and length scales may be traced (e.g. per example under
+Units: translations and length scales are in pixels here (as everywhere in
+jaxaug: `translate`, `fields.gaussian_random_field`); the presets
+(`jaxaug.presets.field_augmentation`) give them as fractions of the image
+side and name them so (`translation_fraction`, `length_scale_fraction`).
+
+Images are `(H, W, C)` floats in [0, 1] (colour: C = 3, or 1 where only
+brightness and contrast act); outputs keep shape and dtype and stay in
+[0, 1]. Magnitudes and length scales may be traced (e.g. per example under
 `vmap`); magnitudes that are concrete zeros skip their field entirely, and
 all-zero magnitudes return the input unchanged.
 """
@@ -36,6 +42,7 @@ import numpy as np
 
 from jaxaug._src import checks
 from jaxaug._src import color as color_lib
+from jaxaug._src import deprecation
 from jaxaug._src import fields as fields_lib
 from jaxaug._src import resample
 
@@ -206,11 +213,10 @@ def field_warp(image: ArrayLike, *, rotation: Optional[ArrayLike] = None,
     if t.ndim == 1:
       t = t[:, None, None]
     u = u + jnp.broadcast_to(t, (2, h, w))
-  out = resample.map_coordinates(image, grid + u, order=order, mode=mode,
-                                 cval=cval)
-  # Bilinear weights sum to 1 only up to rounding: an all-ones image came
-  # out at 1.0000001 (found by the long fuzz profile). Keep [0, 1].
-  return jnp.clip(out, 0.0, 1.0).astype(out.dtype)
+  # map_coordinates clips to [0, 1] (bilinear weights sum to 1 only up to
+  # rounding: an all-ones image came out at 1.0000001 before).
+  return resample.map_coordinates(image, grid + u, order=order, mode=mode,
+                                  cval=cval)
 
 
 @checks.with_channel_axis
@@ -270,13 +276,14 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
                 contrast: Optional[ArrayLike] = None) -> jax.Array:
   """Deterministic per-pixel colour transform from given fields.
 
-  Applies, in order: brightness x * exp(b); contrast m + exp(k)(x - m) with m
-  the per-channel image mean (as `adjust_contrast`); saturation factor
-  exp(s) (as `adjust_saturation`); hue shift (turns, as `adjust_hue`). Each
-  step clips to [0, 1].
+  Applies, in order: brightness x * exp(b) (`scale_brightness`); contrast
+  m + exp(k)(x - m) with m the per-channel image mean (`adjust_contrast`);
+  saturation factor exp(s) (`adjust_saturation`); hue shift (turns,
+  `adjust_hue`). Each step clips to [0, 1]. On a grey `(H, W, 1)` image
+  saturation and hue are the identity.
 
   Args:
-    image: `(H, W, 3)` float RGB image in [0, 1].
+    image: `(H, W, 3)` float RGB image in [0, 1], or `(H, W, 1)` grey.
     hue, saturation, brightness, contrast: scalars or `(H, W)` fields; None
       skips the step.
 
@@ -284,28 +291,27 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
     Image of the same shape and dtype in [0, 1]; all None returns the input.
 
   Raises:
-    ValueError: not a rank-3 image with 3 channels. TypeError: non-float.
+    ValueError: not a rank-3 image with 1 or 3 channels, or a concrete value
+      outside [0, 1]. TypeError: non-float.
 
   Example:
     >>> out = field_color(jnp.full((8, 8, 3), 0.5), brightness=0.1)
   """
-  image = checks.check_image(image, channels=(3,))
-  dtype = image.dtype
-  x = image.astype(jnp.promote_types(dtype, jnp.float32))
+  x, dtype = checks.image_in(image, channels=(1, 3))
   hw = x.shape[:2]
 
   def field(f):
     return jnp.broadcast_to(jnp.asarray(f, x.dtype), hw)
 
   if brightness is not None:
-    x = jnp.clip(x * jnp.exp(field(brightness))[..., None], 0.0, 1.0)
+    x = color_lib.scale_brightness(x, jnp.exp(field(brightness))[..., None])
   if contrast is not None:
     x = color_lib.adjust_contrast(x, jnp.exp(field(contrast))[..., None])
   if saturation is not None:
     x = color_lib.adjust_saturation(x, jnp.exp(field(saturation)))
   if hue is not None:
     x = color_lib.adjust_hue(x, field(hue))
-  return x.astype(dtype)
+  return checks.image_out(x, dtype)
 
 
 @checks.with_channel_axis
@@ -323,7 +329,8 @@ def random_field_color(key: jax.Array, image: ArrayLike, *, hue: ArrayLike = 0.,
 
   Args:
     key: PRNG key.
-    image: `(H, W, 3)` float RGB image in [0, 1].
+    image: `(H, W, 3)` float RGB image in [0, 1], or `(H, W, 1)` grey (hue
+      and saturation then have no effect).
     hue: std of the hue-shift field, turns (>= 0, traced ok).
     saturation: std of the log saturation factor (>= 0, traced ok).
     brightness: std of the log brightness factor (>= 0, traced ok).
@@ -337,15 +344,16 @@ def random_field_color(key: jax.Array, image: ArrayLike, *, hue: ArrayLike = 0.,
     input exactly.
 
   Raises:
-    ValueError: not 3 channels, negative magnitude, bad length scale.
-    TypeError: bad key or non-float image.
+    ValueError: not 1 or 3 channels, negative magnitude, bad length scale,
+      or a concrete image value outside [0, 1]. TypeError: bad key or
+      non-float image.
 
   Example:
     >>> img = jnp.full((32, 32, 3), 0.5)
     >>> out = random_field_color(jax.random.key(0), img, hue=0.05)
   """
   checks.check_key(key)
-  image = checks.check_image(image, channels=(3,))
+  image = checks.check_image(image, channels=(1, 3))
   h, w, _ = image.shape
   f = sample_color_fields(key, (h, w), hue=hue, saturation=saturation,
                           brightness=brightness, contrast=contrast,
@@ -354,47 +362,72 @@ def random_field_color(key: jax.Array, image: ArrayLike, *, hue: ArrayLike = 0.,
 
 
 # Magnitudes per setting. Translation and length scale are fractions of the
-# image side (converted to pixels per call); the rest are field standard
-# deviations (radians, log-scale, shear, turns, log-factors).
+# image side (converted to pixels per call: `translation_fraction * side`);
+# the rest are field standard deviations (radians, log-scale, shear, turns,
+# log-factors).
 SETTINGS: dict[str, dict[str, float]] = {
-    "mild": dict(rotation=0.06, scale=0.05, shear=0.05, translation=0.01,
-                 hue=0.02, saturation=0.15, brightness=0.08, contrast=0.08,
-                 length_scale=0.25),
-    "medium": dict(rotation=0.15, scale=0.12, shear=0.12, translation=0.025,
-                   hue=0.05, saturation=0.3, brightness=0.18, contrast=0.18,
-                   length_scale=0.2),
-    "strong": dict(rotation=0.5, scale=0.35, shear=0.4, translation=0.08,
-                   hue=0.15, saturation=0.7, brightness=0.4, contrast=0.4,
-                   length_scale=0.12),
+    "mild": dict(rotation=0.06, scale=0.05, shear=0.05,
+                 translation_fraction=0.01, hue=0.02, saturation=0.15,
+                 brightness=0.08, contrast=0.08, length_scale_fraction=0.25),
+    "medium": dict(rotation=0.15, scale=0.12, shear=0.12,
+                   translation_fraction=0.025, hue=0.05, saturation=0.3,
+                   brightness=0.18, contrast=0.18, length_scale_fraction=0.2),
+    "strong": dict(rotation=0.5, scale=0.35, shear=0.4,
+                   translation_fraction=0.08, hue=0.15, saturation=0.7,
+                   brightness=0.4, contrast=0.4, length_scale_fraction=0.12),
 }
 
+# Override names before 0.2 (fractions of the side under pixel-unit names).
+_OLD_OVERRIDES = {"translation": "translation_fraction",
+                  "length_scale": "length_scale_fraction"}
 
-def random_field_augmentation(setting: str = "mild", **overrides: Any
-                              ) -> Callable[[jax.Array, jax.Array], jax.Array]:
-  """Builds `fn(key, image)` applying random field warp then colour.
+
+def field_augmentation(setting: str = "mild", **overrides: Any
+                       ) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """Builds `fn(key, image)`: random field warp, then random field colour.
 
   Args:
     setting: "mild" (objects clearly recognisable), "medium" or "strong"
       (visibly destroys structure); see `SETTINGS`.
-    **overrides: any of rotation, scale, shear, translation (fraction of the
-      image side), hue, saturation, brightness, contrast, length_scale
-      (fraction of the image side), plus mode, order, spectrum, nu. Set a
-      magnitude to 0 to drop that field.
+    **overrides: any of rotation, scale, shear (field standard deviations,
+      as in `random_field_warp`), translation_fraction (standard deviation
+      of the translation field as a fraction of the smaller image side),
+      hue, saturation, brightness, contrast (as in `random_field_color`),
+      length_scale_fraction (field length scale as a fraction of the
+      smaller side), plus mode, order, spectrum, nu. Set a magnitude to 0 to
+      drop that field. `translation=` and `length_scale=` are deprecated
+      spellings of the two fractions.
 
   Returns:
     `fn(key, image) -> image` for `(H, W, C)` images in [0, 1]; colour fields
-    need 3 channels (for other channel counts set the colour magnitudes to 0).
+    need 1 or 3 channels (for other channel counts set the colour magnitudes
+    to 0). The fractions become pixels, `fraction * min(H, W)`, for
+    `random_field_warp` and `random_field_color`.
 
   Raises:
-    ValueError: unknown setting or override name.
+    ValueError: unknown setting or override name, a concrete negative
+      magnitude or a non-positive length scale.
 
   Example:
-    >>> aug = random_field_augmentation("mild", hue=0.0)
+    >>> aug = field_augmentation("mild", hue=0.0)
     >>> out = aug(jax.random.key(0), jnp.zeros((32, 32, 3)))
   """
   checks.check_choice(setting, "setting", list(SETTINGS))
   params = dict(SETTINGS[setting])
   extra = dict(mode="reflect", order=1, spectrum="gaussian", nu=1.5)
+  old = sorted(set(overrides) & set(_OLD_OVERRIDES))
+  if old:
+    deprecation.warn(
+        f"field_augmentation({', '.join(f'{k}=' for k in old)}) is "
+        "deprecated, use "
+        f"{', '.join(f'{_OLD_OVERRIDES[k]}=' for k in old)} (the same "
+        "fractions of the image side)", stacklevel=3)
+    for k in old:
+      new = _OLD_OVERRIDES[k]
+      if new in overrides:
+        raise TypeError(f"field_augmentation: got both the deprecated {k}= "
+                        f"and {new}=; pass only {new}=")
+      overrides[new] = overrides.pop(k)
   for name, value in overrides.items():
     if name in params:
       params[name] = value
@@ -403,16 +436,21 @@ def random_field_augmentation(setting: str = "mild", **overrides: Any
     else:
       raise ValueError(f"unknown override {name!r}; expected one of "
                        f"{sorted(list(params) + list(extra))}")
+  checks.check_positive(params["length_scale_fraction"],
+                        "length_scale_fraction")
+  for name in WARP_FIELDS[:3] + ("translation_fraction",) + COLOR_FIELDS:
+    checks.check_nonnegative(params[name], name)
 
   def fn(key: jax.Array, image: ArrayLike) -> jax.Array:
     image = checks.check_image(image)
     h, w, _ = image.shape
     side = float(min(h, w))
-    ls = _times(params["length_scale"], side)
+    ls = _times(params["length_scale_fraction"], side)
     k_warp, k_color = jax.random.split(key)
     out = random_field_warp(
         k_warp, image, rotation=params["rotation"], scale=params["scale"],
-        shear=params["shear"], translation=_times(params["translation"], side),
+        shear=params["shear"],
+        translation=_times(params["translation_fraction"], side),
         length_scale=ls, mode=extra["mode"], order=extra["order"],
         spectrum=extra["spectrum"], nu=extra["nu"])
     colors = {n: params[n] for n in COLOR_FIELDS}
@@ -427,3 +465,8 @@ def random_field_augmentation(setting: str = "mild", **overrides: Any
 
 def _times(x, side):
   return x * side if isinstance(x, (int, float)) else jnp.asarray(x) * side
+
+
+random_field_augmentation = deprecation.alias(
+    field_augmentation, "jaxaug.random_field_augmentation",
+    "jaxaug.presets.field_augmentation")

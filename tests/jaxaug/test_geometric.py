@@ -164,7 +164,7 @@ RANDOM_OPS = {
     "shear": jaxaug.random_shear,
     "translate": jaxaug.random_translate,
     "affine": functools.partial(jaxaug.random_affine, shear=(-0.2, 0.2),
-                                translation=(-0.1, 0.1)),
+                                translation_fraction=(-0.1, 0.1)),
     "resized_crop": functools.partial(jaxaug.random_resized_crop, size=10,
                                       order=3),
     "flip_lr": jaxaug.random_flip_left_right,
