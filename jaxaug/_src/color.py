@@ -739,20 +739,24 @@ def _color_jitter_draws(key, brightness, contrast, saturation, hue, dtype):
   return order, f_b, f_c, f_s, d_h
 
 
-def _jitter_step(planes, op, f_b, f_c, f_s, d_h, convention="tf"):
-  """Applies op `op` (int, or traced int32 scalar) of color_jitter, clipped.
+def _color_step(planes, op, f_b, f_c, f_s, d_h, convention="tf"):
+  """Applies colour op `op` to `(H, W)` planes, then clips to [0, 1].
 
-  A traced `op` would need `lax.switch`, which under `vmap` runs all four
-  branches (four HSV hue round trips per position). Instead brightness,
-  contrast and saturation are one blend `c * scale + w * (anchor - c)` with a
-  selected anchor and weight (brightness `c * f`; contrast `c + (1 - f)
-  (mean - c)`; saturation `c + (1 - ratio)(max channel - c)` in the "tf"
-  convention, `c + (1 - f)(luma - c)` in the "torchvision" one: the same
-  expressions as the `adjust_*` kernels), and the hue rotation runs with
-  delta 0 (the exact identity) where hue is not the op. Every non-chosen op
-  is thus an exact identity, and one position costs one blend and one hue
-  rotation. A Python int `op` keeps only its own op. A grey image (one plane)
-  has no saturation or hue step.
+  Ops: 0 brightness (`c * f_b`), 1 contrast (`c + (1 - f_c)(mean - c)`),
+  2 saturation (`c + (1 - ratio)(max channel - c)` in the "tf" convention,
+  `c + (1 - f_s)(luma - c)` in the "torchvision" one), 3 hue (rotation by
+  `d_h` turns): the same expressions as the `adjust_*` kernels. Factors are
+  scalars or `(H, W)` fields (the random field colour op). A grey image (one
+  plane) has no saturation or hue.
+
+  `op` is a Python int (only that op is computed) or a traced int32 scalar.
+  A traced `op` would need `lax.switch`, which under `vmap` runs every
+  branch. Instead brightness, contrast and saturation are one blend
+  `c * scale + w * (anchor - c)` with a selected scale, anchor and weight
+  (an exact identity for the ops not chosen), computed side by side with the
+  hue rotation and selected: one step costs one blend and one hue rotation.
+  Side by side rather than in series (hue of the blend, with delta 0 for the
+  identity): XLA:CPU compiled the gradient of the serial form 3x slower.
   """
   static = isinstance(op, int)
   rgb = len(planes) == 3
@@ -762,8 +766,9 @@ def _jitter_step(planes, op, f_b, f_c, f_s, d_h, convention="tf"):
       return yes if op == index else no
     return jnp.where(op == index, yes, no)
 
-  zero = jnp.zeros((), f_b.dtype)
+  out = planes
   if not (static and op == 3):
+    zero = jnp.zeros((), planes[0].dtype)
     if convention == "tf":
       contrast_anchor = [jnp.mean(c) for c in planes]
     else:
@@ -775,43 +780,45 @@ def _jitter_step(planes, op, f_b, f_c, f_s, d_h, convention="tf"):
       sat_anchor, sat_weight = [v] * 3, keep
     else:
       sat_anchor, sat_weight = [_luma_plane(planes)] * 3, 1. - f_s
-    scale = pick(0, f_b, jnp.ones((), f_b.dtype))
+    scale = pick(0, f_b, jnp.ones((), planes[0].dtype))
     weight = pick(1, 1. - f_c, pick(2, sat_weight, zero))
-    planes = tuple(
+    out = tuple(
         c * scale + weight * (pick(1, ca, pick(2, sa, zero)) - c)
         for c, ca, sa in zip(planes, contrast_anchor, sat_anchor))
   if rgb and (not static or op == 3):
-    planes = _hue_planes(planes, pick(3, d_h, jnp.zeros((), d_h.dtype)))
-  return tuple(jnp.clip(c, 0., 1.) for c in planes)
+    rotated = _hue_planes(planes, d_h)
+    out = tuple(pick(3, h, b) for h, b in zip(rotated, out))
+  return tuple(jnp.clip(c, 0., 1.) for c in out)
 
 
-def _color_jitter_apply(x, order, f_b, f_c, f_s, d_h, convention="tf"):
-  """Applies the four jitter ops to `(H, W, C)` `x` (C = 1 or 3) in `order`.
+def _color_steps(x, order, f_b, f_c, f_s, d_h, convention="tf"):
+  """Applies colour ops to `(H, W, C)` `x` (C = 1 or 3) in `order`.
 
-  `order` is a traced `(4,)` permutation or a static tuple. The work is done
-  on `(H, W)` planes (stacked once at the end): the interleaved layout makes
-  every per-channel expression a stride-3 access, which XLA:CPU vectorises
-  poorly. A traced order runs as a `lax.scan` over the four positions: one
-  compiled step instead of four unrolled ones. Unrolled, the gradient of the
-  four fused steps took XLA:CPU 35-90 s to compile for one 8x8 image; the
-  scan compiles in about 3 s and also runs faster.
+  `order` is a `(n,)` int32 array (traced or not) or a static sequence of
+  op indices (see `_color_step`). The work is done on `(H, W)` planes
+  (stacked once at the end): the interleaved layout makes every per-channel
+  expression a stride-3 access, which XLA:CPU vectorises poorly. An array
+  order runs as a `lax.scan`, one compiled step instead of unrolled ones:
+  unrolled, the gradient of four chained steps took XLA:CPU 35-90 s to
+  compile for one 8x8 image (the fused backward expressions grow with each
+  step); as a scan it compiles in 2-3 s, and runs faster too.
   """
   planes = _planes(x)
-  if isinstance(order, jax.Array):
+  if isinstance(order, (jax.Array, np.ndarray)):
 
     def body(p, op):
-      return _jitter_step(p, op, f_b, f_c, f_s, d_h, convention), None
+      return _color_step(p, op, f_b, f_c, f_s, d_h, convention), None
 
-    planes, _ = jax.lax.scan(body, planes, order)
+    planes, _ = jax.lax.scan(body, planes, jnp.asarray(order, jnp.int32))
   else:
     for op in order:
-      planes = _jitter_step(planes, int(op), f_b, f_c, f_s, d_h, convention)
+      planes = _color_step(planes, int(op), f_b, f_c, f_s, d_h, convention)
   return _stack(planes)
 
 
-_color_jitter_random = jax.jit(_color_jitter_apply,
+_color_jitter_random = jax.jit(_color_steps,
                                static_argnames="convention")
-_color_jitter_fixed = jax.jit(functools.partial(_color_jitter_apply,
+_color_jitter_fixed = jax.jit(functools.partial(_color_steps,
                                                 order=_FIXED_ORDER),
                               static_argnames="convention")
 

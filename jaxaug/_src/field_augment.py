@@ -279,8 +279,9 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
   Applies, in order: brightness x * exp(b) (`scale_brightness`); contrast
   m + exp(k)(x - m) with m the per-channel image mean (`adjust_contrast`);
   saturation factor exp(s) (`adjust_saturation`); hue shift (turns,
-  `adjust_hue`). Each step clips to [0, 1]. On a grey `(H, W, 1)` image
-  saturation and hue are the identity.
+  `adjust_hue`), all in the "tf" convention and with per-pixel factors
+  (the kernels of `color_jitter`). Each step clips to [0, 1]. On a grey
+  `(H, W, 1)` image saturation and hue are the identity.
 
   Args:
     image: `(H, W, 3)` float RGB image in [0, 1], or `(H, W, 1)` grey.
@@ -300,18 +301,26 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
   x, dtype = checks.image_in(image, channels=(1, 3))
   hw = x.shape[:2]
 
-  def field(f):
-    return jnp.broadcast_to(jnp.asarray(f, x.dtype), hw)
+  def field(f, exp):
+    f = jnp.broadcast_to(jnp.asarray(f, x.dtype), hw)
+    return jnp.exp(f) if exp else f
 
-  if brightness is not None:
-    x = color_lib.scale_brightness(x, jnp.exp(field(brightness))[..., None])
-  if contrast is not None:
-    x = color_lib.adjust_contrast(x, jnp.exp(field(contrast))[..., None])
-  if saturation is not None:
-    x = color_lib.adjust_saturation(x, jnp.exp(field(saturation)))
-  if hue is not None:
-    x = color_lib.adjust_hue(x, field(hue))
-  return checks.image_out(x, dtype)
+  # The ops of color_jitter (0 brightness, 1 contrast, 2 saturation, 3 hue)
+  # with per-pixel factors, in this order, skipping those that are None.
+  steps = [(op, f) for op, f in enumerate((brightness, contrast, saturation,
+                                           hue)) if f is not None]
+  if not steps:
+    return checks.image_out(x, dtype)
+  one = jnp.ones((), x.dtype)
+  f_b = one if brightness is None else field(brightness, True)
+  f_c = one if contrast is None else field(contrast, True)
+  f_s = one if saturation is None else field(saturation, True)
+  d_h = jnp.zeros((), x.dtype) if hue is None else field(hue, False)
+  order = [op for op, _ in steps]
+  # Two or more steps run as a scan (one compiled step: see _color_steps).
+  order = np.asarray(order, np.int32) if len(order) > 1 else tuple(order)
+  out = color_lib._color_steps(x, order, f_b, f_c, f_s, d_h)  # pylint: disable=protected-access
+  return checks.image_out(out, dtype)
 
 
 @checks.with_channel_axis

@@ -248,7 +248,7 @@ def test_color_jitter_matches_reference_composition():
   # Every one of the 24 orders, with factors that move every op.
   draws = [jnp.float32(v) for v in (1.6, 0.5, 1.7, 0.3)]
   orders = jnp.asarray(color_lib._ORDERS)
-  got = jax.jit(jax.vmap(color_lib._color_jitter_apply,
+  got = jax.jit(jax.vmap(color_lib._color_steps,
                          in_axes=(None, 0, None, None, None, None)))(
                              x, orders, *draws)
   for order, out in zip(orders, got):
