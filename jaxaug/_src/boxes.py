@@ -82,11 +82,13 @@ def sample_box(key: jax.Array, hw: tuple[int, int], *, area: Any,
   h, w = hw
   lo_a, hi_a, lo_r, hi_r = check_box_ranges(area, aspect_ratio)
   f32 = lambda v: jnp.asarray(v, jnp.float32)
-  k_area, k_ratio, k_top, k_left = jax.random.split(key, 4)
-  frac = jax.random.uniform(k_area, (attempts,), jnp.float32, f32(lo_a),
-                            f32(hi_a))
-  ratio = jnp.exp(jax.random.uniform(k_ratio, (attempts,), jnp.float32,
-                                     jnp.log(f32(lo_r)), jnp.log(f32(hi_r))))
+  # One draw for everything (fewer random-bit computations to compile):
+  # rows are area, log aspect ratio, top and left of each candidate.
+  zero, one = f32(0.), f32(1.)
+  low = jnp.stack([f32(lo_a), jnp.log(f32(lo_r)), zero, zero])[:, None]
+  high = jnp.stack([f32(hi_a), jnp.log(f32(hi_r)), one, one])[:, None]
+  u = jax.random.uniform(key, (4, attempts), jnp.float32, low, high)
+  frac, ratio = u[0], jnp.exp(u[1])
   target = frac * (h * w)
   bw = jnp.sqrt(target * ratio)
   bh = jnp.sqrt(target / ratio)
@@ -100,8 +102,7 @@ def sample_box(key: jax.Array, hw: tuple[int, int], *, area: Any,
   first = jnp.argmax(ok)
   found = ok[first]
   bh, bw = bh[first], bw[first]
-  u_top = jax.random.uniform(k_top, (attempts,))[first]
-  u_left = jax.random.uniform(k_left, (attempts,))[first]
+  u_top, u_left = u[2, first], u[3, first]
   if integer:
     # floor(u * (n + 1)) is uniform over the n + 1 valid offsets; the minimum
     # guards the (measure-zero) u == 1 rounding case.

@@ -410,8 +410,10 @@ def field_augmentation(setting: str = "mild", **overrides: Any
   Returns:
     `fn(key, image) -> image` for `(H, W, C)` images in [0, 1]; colour fields
     need 1 or 3 channels (for other channel counts set the colour magnitudes
-    to 0). The fractions become pixels, `fraction * min(H, W)`, for
-    `random_field_warp` and `random_field_color`.
+    to 0). The fractions become pixels, `fraction * min(H, W)`: the result
+    is `field_warp` then `field_color` with the fields of
+    `sample_warp_fields` / `sample_color_fields` at those pixel values, all
+    drawn in one `gaussian_random_field` call.
 
   Raises:
     ValueError: unknown setting or override name, a concrete negative
@@ -451,23 +453,26 @@ def field_augmentation(setting: str = "mild", **overrides: Any
     checks.check_nonnegative(params[name], name)
 
   def fn(key: jax.Array, image: ArrayLike) -> jax.Array:
+    checks.check_key(key)
     image = checks.check_image(image)
     h, w, _ = image.shape
     side = float(min(h, w))
-    ls = _times(params["length_scale_fraction"], side)
-    k_warp, k_color = jax.random.split(key)
-    out = random_field_warp(
-        k_warp, image, rotation=params["rotation"], scale=params["scale"],
-        shear=params["shear"],
-        translation=_times(params["translation_fraction"], side),
-        length_scale=ls, mode=extra["mode"], order=extra["order"],
-        spectrum=extra["spectrum"], nu=extra["nu"])
-    colors = {n: params[n] for n in COLOR_FIELDS}
-    if all(_is_zero(v) for v in colors.values()):
+    magnitudes = dict(params)
+    magnitudes["translation"] = _times(params["translation_fraction"], side)
+    # Warp and colour fields share the length scale: one field sampling
+    # call (one FFT) for all of them, as random_field_warp and
+    # random_field_color each do for theirs.
+    names = WARP_FIELDS + COLOR_FIELDS
+    f = _sample(key, names, tuple(magnitudes[n] for n in names),
+                (1, 1, 1, 2, 1, 1, 1, 1), (h, w),
+                _times(params["length_scale_fraction"], side), jnp.float32,
+                extra["spectrum"], extra["nu"])
+    out = field_warp(image, mode=extra["mode"], order=extra["order"],
+                     **{n: f[n] for n in WARP_FIELDS})
+    colors = {n: f[n] for n in COLOR_FIELDS}
+    if all(v is None for v in colors.values()):
       return out
-    return random_field_color(k_color, out, length_scale=ls,
-                              spectrum=extra["spectrum"], nu=extra["nu"],
-                              **colors)
+    return field_color(out, **colors)
 
   return fn
 

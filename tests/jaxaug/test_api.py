@@ -318,17 +318,21 @@ def test_deprecated_and_new_spelling_together_is_an_error():
 
 
 def test_fractions_of_the_side_are_pixels_downstream():
-  # field_augmentation's fractions are random_field_warp's pixels: with the
-  # same key, translation_fraction f on a 16x20 image is translation 16 f.
+  # field_augmentation's fractions are the field ops' pixels: with the same
+  # key, translation_fraction f on a 16x20 image is translation 16 f.
   img = jnp.asarray(np.random.default_rng(1).random((16, 20, 3)), jnp.float32)
   zero = dict(rotation=0., scale=0., shear=0., hue=0., saturation=0.,
               brightness=0., contrast=0.)
   aug = presets.field_augmentation("mild", translation_fraction=0.1,
                                    length_scale_fraction=0.25, **zero)
-  k_warp, _ = jax.random.split(KEY)
-  want = jaxaug.random_field_warp(k_warp, img, translation=1.6,
-                                  length_scale=4.0)
+  fields_px = jaxaug.sample_warp_fields(KEY, (16, 20), translation=1.6,
+                                        length_scale=4.0)
+  want = jaxaug.field_warp(img, **fields_px)
   np.testing.assert_allclose(aug(KEY, img), want, atol=1e-6)
+  # The same key and pixel values through random_field_warp.
+  np.testing.assert_allclose(
+      jaxaug.random_field_warp(KEY, img, translation=1.6, length_scale=4.0),
+      want, atol=1e-6)
   # random_translate's fraction is translate's pixels (0.25 * (8, 6)).
   np.testing.assert_allclose(
       jaxaug.random_translate(KEY, _IMG, translation_fraction=(0.25, 0.25)),
