@@ -207,6 +207,16 @@ def check_interval(x: Any, name: str, lo: float = -np.inf,
   return low, high
 
 
+def uniform(key: jax.Array, interval: Any, name: str, *, lo: float = -np.inf,
+            hi: float = np.inf, shape: Sequence[int] = ()) -> jax.Array:
+  """Draws uniformly from a `(low, high)` interval, checked: the one way a
+  random op draws its parameter (float32; low/high may be traced)."""
+  low, high = check_interval(interval, name, lo, hi)
+  return jax.random.uniform(key, tuple(shape), jnp.float32,
+                            jnp.asarray(low, jnp.float32),
+                            jnp.asarray(high, jnp.float32))
+
+
 def check_size(size: Any, name: str = "size") -> tuple[int, int]:
   """Normalises a static output size (int or (h, w)) and checks it."""
   if isinstance(size, (int, np.integer)):

@@ -530,17 +530,8 @@ def adjust_gamma(image: ArrayLike, gamma: ArrayLike, *,
 
 
 # ---------------------------------------------------------------------------
-# Random twins: each draws its parameter from a `(low, high)` range and calls
-# its deterministic op.
-
-
-def uniform(key: jax.Array, interval: Any, name: str, *, lo: float = -np.inf,
-            hi: float = np.inf, shape: Sequence[int] = ()) -> jax.Array:
-  """Draws uniformly from a checked `(low, high)` interval (float32)."""
-  low, high = checks.check_interval(interval, name, lo, hi)
-  return jax.random.uniform(key, tuple(shape), jnp.float32,
-                            jnp.asarray(low, jnp.float32),
-                            jnp.asarray(high, jnp.float32))
+# Random twins: each draws its parameter from a `(low, high)` range
+# (`checks.uniform`) and calls its deterministic op.
 
 
 @checks.with_channel_axis
@@ -565,7 +556,7 @@ def random_brightness(key: jax.Array, image: ArrayLike, *,
     >>> out = random_brightness(jax.random.key(0), jnp.zeros((4, 4, 3)))
   """
   checks.check_key(key)
-  return adjust_brightness(image, uniform(key, delta, "delta"))
+  return adjust_brightness(image, checks.uniform(key, delta, "delta"))
 
 
 @checks.with_channel_axis
@@ -591,7 +582,7 @@ def random_contrast(key: jax.Array, image: ArrayLike, *,
     >>> out = random_contrast(jax.random.key(0), jnp.zeros((4, 4, 3)))
   """
   checks.check_key(key)
-  f = uniform(key, factor, "factor", lo=0.)
+  f = checks.uniform(key, factor, "factor", lo=0.)
   return adjust_contrast(image, f, convention=convention)
 
 
@@ -618,7 +609,7 @@ def random_saturation(key: jax.Array, image: ArrayLike, *,
     >>> out = random_saturation(jax.random.key(0), jnp.zeros((4, 4, 3)))
   """
   checks.check_key(key)
-  f = uniform(key, factor, "factor", lo=0.)
+  f = checks.uniform(key, factor, "factor", lo=0.)
   return adjust_saturation(image, f, convention=convention)
 
 
@@ -646,7 +637,8 @@ def random_hue(key: jax.Array, image: ArrayLike, *,
     >>> out = random_hue(jax.random.key(0), jnp.zeros((4, 4, 3)))
   """
   checks.check_key(key)
-  return adjust_hue(image, uniform(key, delta, "delta", lo=-0.5, hi=0.5))
+  d = checks.uniform(key, delta, "delta", lo=-0.5, hi=0.5)
+  return adjust_hue(image, d)
 
 
 @checks.with_channel_axis
@@ -672,7 +664,7 @@ def random_gamma(key: jax.Array, image: ArrayLike, *,
     >>> out = random_gamma(jax.random.key(0), jnp.zeros((4, 4, 3)))
   """
   checks.check_key(key)
-  g = uniform(key, gamma, "gamma", lo=0.)
+  g = checks.uniform(key, gamma, "gamma", lo=0.)
   return adjust_gamma(image, g, gain=gain)
 
 
@@ -1137,7 +1129,8 @@ def random_sharpness(key: jax.Array, image: ArrayLike, *,
     >>> out = random_sharpness(jax.random.key(0), jnp.ones((8, 8, 3)))
   """
   checks.check_key(key)
-  return adjust_sharpness(image, uniform(key, factor, "factor", lo=0.))
+  f = checks.uniform(key, factor, "factor", lo=0.)
+  return adjust_sharpness(image, f)
 
 
 # ---------------------------------------------------------------------------

@@ -234,11 +234,6 @@ def _coin(key: jax.Array, probability) -> jax.Array:
   return jax.random.uniform(key) < probability
 
 
-def _uniform(key, interval, name, lo=-np.inf, hi=np.inf, shape=()):
-  low, high = checks.check_interval(interval, name, lo, hi)
-  return jax.random.uniform(key, shape, jnp.float32, _f32(low), _f32(high))
-
-
 def _resample_options(order, mode, cval):
   return (resample.check_order(order), resample.normalize_mode(mode),
           resample.check_cval(cval))
@@ -560,7 +555,7 @@ def _rotate_builder(*, angle=(-math.pi / 6, math.pi / 6), order=1,
   checks.check_interval(angle, "angle")
 
   def sample(key, hw):
-    return rotation_matrix(_uniform(key, angle, "angle"), hw), tuple(hw)
+    return rotation_matrix(checks.uniform(key, angle, "angle"), hw), tuple(hw)
 
   return GeometricOp(sample, order, mode, cval)
 
@@ -572,8 +567,8 @@ def _translate_builder(*, translation_fraction=(-0.1, 0.1), order=1,
                         1.0)
 
   def sample(key, hw):
-    frac = _uniform(key, translation_fraction, "translation_fraction",
-                    shape=(2,))
+    frac = checks.uniform(key, translation_fraction, "translation_fraction",
+                          shape=(2,))
     return _translation(-frac[0] * hw[0], -frac[1] * hw[1]), tuple(hw)
 
   return GeometricOp(sample, order, mode, cval, axis_aligned=True)
@@ -606,7 +601,7 @@ def _shear_builder(*, shear=(-0.2, 0.2), order=1, mode="reflect",  # pylint: dis
   checks.check_interval(shear, "shear")
 
   def sample(key, hw):
-    return shear_matrix(_uniform(key, shear, "shear"), hw), tuple(hw)
+    return shear_matrix(checks.uniform(key, shear, "shear"), hw), tuple(hw)
 
   return GeometricOp(sample, order, mode, cval)
 
@@ -624,11 +619,11 @@ def _affine_builder(*, angle=(-math.pi / 6, math.pi / 6), scale=(0.9, 1.1),  # p
 
   def sample(key, hw):
     k_rot, k_scale, k_shear, k_trans = jax.random.split(key, 4)
-    theta = _uniform(k_rot, angle, "angle")
+    theta = checks.uniform(k_rot, angle, "angle")
     factor = _log_uniform(k_scale, scale, "scale")
-    sh = _uniform(k_shear, shear, "shear")
-    frac = _uniform(k_trans, translation_fraction, "translation_fraction",
-                    shape=(2,))
+    sh = checks.uniform(k_shear, shear, "shear")
+    frac = checks.uniform(k_trans, translation_fraction,
+                          "translation_fraction", shape=(2,))
     # Forward map A = R(angle) . diag(factor) . Shear(sh) about the centre,
     # then a shift; the matrix is its inverse (output -> input).
     c, s = jnp.cos(theta), jnp.sin(theta)
