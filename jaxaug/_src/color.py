@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any, Sequence, Tuple
+from typing import Tuple
 
 import jax
 import jax.numpy as jnp

@@ -58,12 +58,10 @@ def _pipeline(steps: Sequence[tuple[str, Augmentation]], doc: str, *,
 
   def augment(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
     checks.check_key(key)
-    image = jnp.asarray(image)
-    axis = channel_axis % max(image.ndim, 1)
-    image = checks.check_image(jnp.moveaxis(image, axis, -1)
-                               if image.ndim == 3 else image,
-                               channels=(1, 3))
-    out = chained(key, image)
+    image = checks.check_image(image, channels=(1, 3),
+                               channel_axis=channel_axis)
+    axis = channel_axis % 3
+    out = chained(key, jnp.moveaxis(image, axis, -1))
     return jnp.moveaxis(out, -1, axis)
 
   augment.ops = tuple(steps)

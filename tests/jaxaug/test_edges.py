@@ -15,7 +15,6 @@ profiles are marked slow (`pytest -m slow`).
 """
 
 import functools
-import math
 
 from hypothesis import HealthCheck
 from hypothesis import given
