@@ -263,7 +263,10 @@ def _saturation_keep(planes, factor):
   chroma = v - jnp.minimum(jnp.minimum(r, g), b)
   coloured = chroma > GREY_CHROMA
   max_ratio = jnp.where(coloured, v / jnp.where(coloured, chroma, 1.), 1.)
-  return v, 1. - jnp.clip(factor, 0., max_ratio)
+  # At factor == max_ratio (e.g. factor 1 on a fully saturated pixel) the
+  # gradient is the identity's, not jnp.clip's half-and-half.
+  return v, 1. - checks.clip(jnp.asarray(factor, max_ratio.dtype), 0.,
+                             max_ratio)
 
 
 def _contrast_planes(planes, factor, convention):
@@ -782,7 +785,7 @@ def _color_step(planes, op, f_b, f_c, f_s, d_h, convention="tf"):
   if rgb and (not static or op == 3):
     rotated = _hue_planes(planes, d_h)
     out = tuple(pick(3, h, b) for h, b in zip(rotated, out))
-  return tuple(jnp.clip(c, 0., 1.) for c in out)
+  return tuple(checks.clip(c) for c in out)
 
 
 def _color_steps(x, order, f_b, f_c, f_s, d_h, convention="tf"):

@@ -998,7 +998,7 @@ def pad(image: ArrayLike,
   pw = [tuple(int(v) for v in row) for row in widths] + [(0, 0)]
   np_mode = _PAD_MODES[mode]
   if np_mode == "constant":
-    fill = jnp.clip(jnp.asarray(resample.check_cval(cval), image.dtype), 0, 1)
+    fill = checks.clip(jnp.asarray(resample.check_cval(cval), image.dtype))
     return jnp.pad(image, pw, mode="constant", constant_values=fill)
   return jnp.pad(image, pw, mode=np_mode)
 

@@ -290,7 +290,7 @@ def map_coordinates(image: jax.typing.ArrayLike,
 
 def _cval(cval, dtype):
   check_cval(cval)
-  return jnp.clip(jnp.asarray(cval, dtype), 0.0, 1.0)
+  return checks.clip(jnp.asarray(cval, dtype))
 
 
 def resample_separable(image: jax.typing.ArrayLike,

@@ -184,7 +184,7 @@ def denormalize(images: jax.typing.ArrayLike, mean: Any, std: Any, *,
   """
   x = jnp.asarray(images)
   m, s = _channel_stats(mean, std, x, channel_axis)
-  return jnp.clip(x.astype(m.dtype) * s + m, 0.0, 1.0)
+  return checks.clip(x.astype(m.dtype) * s + m)
 
 
 def from_float(images: jax.typing.ArrayLike, *,

@@ -426,6 +426,20 @@ def test_traced_out_of_range_image_is_clipped_on_entry():
     assert o.min() >= 0 and o.max() <= 1, name
 
 
+def test_clipping_keeps_gradients_of_black_and_white_pixels():
+  # jnp.clip's gradient is 0.5 at exactly 0 and 1: clipping on entry (and
+  # on exit) with it would halve the gradient of every black/white pixel.
+  x = jnp.asarray(np.random.default_rng(2).integers(0, 2, (4, 4, 3)),
+                  jnp.float32)
+  grads = jax.jit(lambda im: (
+      jax.grad(lambda y: jaxaug.flip_left_right(y).sum())(im),
+      jax.grad(lambda y: jaxaug.invert(y).sum())(im),
+      jax.grad(lambda y: jaxaug.color_jitter(KEY, y).sum())(im)))(x)
+  np.testing.assert_array_equal(grads[0], 1.0)
+  np.testing.assert_array_equal(grads[1], -1.0)
+  np.testing.assert_array_equal(grads[2], 1.0)
+
+
 def test_range_helpers():
   x255 = np.array([[[0., 127.5, 255.]]], np.float32)
   np.testing.assert_allclose(jaxaug.to_float(x255, max_value=255),
