@@ -36,6 +36,8 @@ def concrete_value(x: Any) -> Optional[np.ndarray]:
   """Returns `x` as a NumPy array when it is concrete, else None (tracer)."""
   if isinstance(x, jax.core.Tracer):
     return None
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    return None  # Spread over other hosts: not readable here.
   try:
     return np.asarray(x)
   except (jax.errors.TracerArrayConversionError,
