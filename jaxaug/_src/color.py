@@ -539,8 +539,8 @@ def adjust_gamma(image: ArrayLike, gamma: ArrayLike, *,
 
 @checks.with_channel_axis
 def random_brightness(key: jax.Array, image: ArrayLike, *,
-                       delta: Tuple[ArrayLike, ArrayLike] = (-0.2, 0.2)
-                       ) -> jax.Array:
+                      delta: Tuple[ArrayLike, ArrayLike] = (-0.2, 0.2)
+                      ) -> jax.Array:
   """`adjust_brightness` with a delta drawn uniformly from `delta`.
 
   Args:
@@ -564,8 +564,8 @@ def random_brightness(key: jax.Array, image: ArrayLike, *,
 
 @checks.with_channel_axis
 def random_contrast(key: jax.Array, image: ArrayLike, *,
-                     factor: Tuple[ArrayLike, ArrayLike] = (0.8, 1.2),
-                     convention: str = "tf") -> jax.Array:
+                    factor: Tuple[ArrayLike, ArrayLike] = (0.8, 1.2),
+                    convention: str = "tf") -> jax.Array:
   """`adjust_contrast` with a factor drawn uniformly from `factor`.
 
   Args:
@@ -591,8 +591,8 @@ def random_contrast(key: jax.Array, image: ArrayLike, *,
 
 @checks.with_channel_axis
 def random_saturation(key: jax.Array, image: ArrayLike, *,
-                       factor: Tuple[ArrayLike, ArrayLike] = (0.8, 1.2),
-                       convention: str = "tf") -> jax.Array:
+                      factor: Tuple[ArrayLike, ArrayLike] = (0.8, 1.2),
+                      convention: str = "tf") -> jax.Array:
   """`adjust_saturation` with a factor drawn uniformly from `factor`.
 
   Args:
@@ -618,8 +618,8 @@ def random_saturation(key: jax.Array, image: ArrayLike, *,
 
 @checks.with_channel_axis
 def random_hue(key: jax.Array, image: ArrayLike, *,
-                delta: Tuple[ArrayLike, ArrayLike] = (-0.1, 0.1)
-                ) -> jax.Array:
+               delta: Tuple[ArrayLike, ArrayLike] = (-0.1, 0.1)
+               ) -> jax.Array:
   """`adjust_hue` with a delta (turns) drawn uniformly from `delta`.
 
   Args:
@@ -646,8 +646,8 @@ def random_hue(key: jax.Array, image: ArrayLike, *,
 
 @checks.with_channel_axis
 def random_gamma(key: jax.Array, image: ArrayLike, *,
-                  gamma: Tuple[ArrayLike, ArrayLike] = (0.8, 1.25),
-                  gain: ArrayLike = 1.) -> jax.Array:
+                 gamma: Tuple[ArrayLike, ArrayLike] = (0.8, 1.25),
+                 gain: ArrayLike = 1.) -> jax.Array:
   """`adjust_gamma` with gamma drawn uniformly from `gamma`.
 
   Args:

@@ -167,8 +167,8 @@ def field_warp(image: ArrayLike, *, rotation: Optional[ArrayLike] = None,
     scale: log-scale, scalar or `(H, W)`; None = 0.
     shear: shear factor, scalar or `(H, W)`; None = 0.
     translation: pixels, `(2,)` or `(2, H, W)` as (row, col); None = 0.
-    mode: boundary mode of `jaxaug.map_coordinates` ("reflect", "constant",
-      "edge", "wrap").
+    mode: boundary mode of `jaxaug.map_coordinates` ("reflect", "mirror",
+      "constant", "edge", "wrap").
     order: interpolation order, 0, 1 (default) or 3.
     cval: fill value for mode "constant".
 
@@ -243,7 +243,7 @@ def random_field_warp(key: jax.Array, image: ArrayLike, *,
     translation: std of each translation component, pixels (>= 0).
     length_scale: field length scale in pixels, scalar or (row, col), traced
       ok; default a quarter of each image side.
-    mode: boundary mode ("reflect", "constant", "edge", "wrap").
+    mode: boundary mode ("reflect", "mirror", "constant", "edge", "wrap").
     order: interpolation order 0, 1 or 3 (static).
     cval: fill value for mode "constant".
     spectrum, nu: field spectrum, as in `gaussian_random_field`.
@@ -452,9 +452,8 @@ def field_augmentation(setting: str = "mild", **overrides: Any
   for name in WARP_FIELDS[:3] + ("translation_fraction",) + COLOR_FIELDS:
     checks.check_nonnegative(params[name], name)
 
-  def fn(key: jax.Array, image: ArrayLike) -> jax.Array:
-    checks.check_key(key)
-    image = checks.check_image(image)
+  @jax.jit
+  def compiled(key: jax.Array, image: jax.Array) -> jax.Array:
     h, w, _ = image.shape
     side = float(min(h, w))
     magnitudes = dict(params)
@@ -473,6 +472,12 @@ def field_augmentation(setting: str = "mild", **overrides: Any
     if all(v is None for v in colors.values()):
       return out
     return field_color(out, **colors)
+
+  def fn(key: jax.Array, image: ArrayLike) -> jax.Array:
+    # One compiled function (as the SimCLR presets), the image checked first
+    # while it is still concrete.
+    checks.check_key(key)
+    return compiled(key, checks.check_image(image))
 
   return fn
 

@@ -302,7 +302,7 @@ def random_flip_left_right(key: jax.Array, image: ArrayLike, *,
   checks.check_key(key)
   image = checks.check_image(image)
   checks.check_probability(probability, "probability")
-  return jnp.where(_coin(key, probability), image[:, ::-1], image)
+  return jnp.where(_coin(key, probability), flip_left_right(image), image)
 
 
 @checks.with_channel_axis
@@ -315,7 +315,7 @@ def random_flip_up_down(key: jax.Array, image: ArrayLike, *,
   checks.check_key(key)
   image = checks.check_image(image)
   checks.check_probability(probability, "probability")
-  return jnp.where(_coin(key, probability), image[::-1], image)
+  return jnp.where(_coin(key, probability), flip_up_down(image), image)
 
 
 @checks.with_channel_axis
@@ -362,7 +362,7 @@ def random_rot90(key: jax.Array, image: ArrayLike) -> jax.Array:
   n = 4 if square else 2
   k = jax.random.randint(key, (), 0, n)
   ks = (0, 1, 2, 3) if square else (0, 2)
-  branches = [functools.partial(jnp.rot90, k=kk, axes=(0, 1)) for kk in ks]
+  branches = [functools.partial(rot90, k=kk) for kk in ks]
   return jax.lax.switch(k, branches, image)
 
 

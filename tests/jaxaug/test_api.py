@@ -328,7 +328,8 @@ def test_fractions_of_the_side_are_pixels_downstream():
   fields_px = jaxaug.sample_warp_fields(KEY, (16, 20), translation=1.6,
                                         length_scale=4.0)
   want = jaxaug.field_warp(img, **fields_px)
-  np.testing.assert_allclose(aug(KEY, img), want, atol=1e-6)
+  # The preset runs compiled, these eagerly: float32 rounding differs.
+  np.testing.assert_allclose(aug(KEY, img), want, atol=5e-6)
   # The same key and pixel values through random_field_warp.
   np.testing.assert_allclose(
       jaxaug.random_field_warp(KEY, img, translation=1.6, length_scale=4.0),
