@@ -240,8 +240,13 @@ ONE_POINT = [
                          ids=[c[0] for c in ONE_POINT])
 def test_random_twin_with_one_point_range_is_its_op(name, random_call,
                                                     op_call):
-  np.testing.assert_allclose(random_call(), op_call(), atol=1e-6,
-                             err_msg=name)
+  # One compiled program per pair (eagerly each would compile op by op).
+  got, want = jax.jit(lambda: (random_call(), op_call()))()
+  np.testing.assert_allclose(got, want, atol=1e-6, err_msg=name)
+
+
+def _program(aug):
+  return str(jax.make_jaxpr(aug)(KEY, _IMG))
 
 
 def _invert(key, image):
@@ -256,16 +261,17 @@ _OLD_AND_NEW = [
     ("random_order", lambda: jaxaug.random_order(
         jaxaug.random_flip_left_right)(KEY, _IMG),
      lambda: jaxaug.in_random_order(jaxaug.random_flip_left_right)(KEY, _IMG)),
-    ("random_field_augmentation", lambda: jaxaug.random_field_augmentation(
-        "mild")(KEY, _IMG),
-     lambda: presets.field_augmentation("mild")(KEY, _IMG)),
-    ("presets.random_field", lambda: presets.random_field("mild")(KEY, _IMG),
-     lambda: presets.field_augmentation("mild")(KEY, _IMG)),
-    ("field override translation=", lambda: presets.field_augmentation(
-        "mild", translation=0.05, length_scale=0.3)(KEY, _IMG),
-     lambda: presets.field_augmentation(
-         "mild", translation_fraction=0.05,
-         length_scale_fraction=0.3)(KEY, _IMG)),
+    # Presets: the same program (compared as jaxprs: no compilation).
+    ("random_field_augmentation", lambda: _program(
+        jaxaug.random_field_augmentation("mild")),
+     lambda: _program(presets.field_augmentation("mild"))),
+    ("presets.random_field", lambda: _program(presets.random_field("mild")),
+     lambda: _program(presets.field_augmentation("mild"))),
+    ("field override translation=", lambda: _program(
+        presets.field_augmentation("mild", translation=0.05,
+                                   length_scale=0.3)),
+     lambda: _program(presets.field_augmentation(
+         "mild", translation_fraction=0.05, length_scale_fraction=0.3))),
     ("max_delta", lambda: jaxaug.random_brightness(KEY, _IMG, max_delta=0.3),
      lambda: jaxaug.random_brightness(KEY, _IMG, delta=(-0.3, 0.3))),
     ("hue max_delta", lambda: jaxaug.random_hue(KEY, _IMG, max_delta=0.3),
@@ -306,7 +312,10 @@ def test_deprecated_spellings_warn_and_forward(name, old, new):
   with warnings.catch_warnings():
     warnings.simplefilter("error", DeprecationWarning)
     want = new()
-  np.testing.assert_allclose(got, want, atol=1e-6, err_msg=name)
+  if isinstance(want, str):
+    assert got == want, name
+  else:
+    np.testing.assert_allclose(got, want, atol=1e-6, err_msg=name)
 
 
 def test_deprecated_and_new_spelling_together_is_an_error():
@@ -325,15 +334,14 @@ def test_fractions_of_the_side_are_pixels_downstream():
               brightness=0., contrast=0.)
   aug = presets.field_augmentation("mild", translation_fraction=0.1,
                                    length_scale_fraction=0.25, **zero)
-  fields_px = jaxaug.sample_warp_fields(KEY, (16, 20), translation=1.6,
-                                        length_scale=4.0)
-  want = jaxaug.field_warp(img, **fields_px)
-  # The preset runs compiled, these eagerly: float32 rounding differs.
-  np.testing.assert_allclose(aug(KEY, img), want, atol=5e-6)
-  # The same key and pixel values through random_field_warp.
-  np.testing.assert_allclose(
-      jaxaug.random_field_warp(KEY, img, translation=1.6, length_scale=4.0),
-      want, atol=1e-6)
+  got, want, via_op = jax.jit(lambda x: (
+      aug(KEY, x),
+      jaxaug.field_warp(x, **jaxaug.sample_warp_fields(
+          KEY, (16, 20), translation=1.6, length_scale=4.0)),
+      jaxaug.random_field_warp(KEY, x, translation=1.6, length_scale=4.0)))(
+          img)
+  np.testing.assert_allclose(got, want, atol=1e-6)
+  np.testing.assert_allclose(via_op, want, atol=1e-6)
   # random_translate's fraction is translate's pixels (0.25 * (8, 6)).
   np.testing.assert_allclose(
       jaxaug.random_translate(KEY, _IMG, translation_fraction=(0.25, 0.25)),

@@ -196,7 +196,7 @@ def test_color_jitter_draws_follow_torchvision_ranges():
 
 def test_simclr_preset_takes_the_convention():
   x = jnp.asarray(_image(shape=(12, 12, 3)))
-  keys = jax.random.split(jax.random.key(5), 32)
+  keys = jax.random.split(jax.random.key(5), 24)
   tf = presets.simclr_cifar(12)
   tv = presets.simclr_cifar(12, convention="torchvision")
   out = jax.jit(jax.vmap(lambda k: jnp.stack([tf(k, x), tv(k, x)])))(keys)

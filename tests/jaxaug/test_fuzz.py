@@ -189,10 +189,6 @@ OPS = {
         10, random_field="strong")(k, x), COLOUR, lambda h, w: (10, 10)),
     "preset_field_augmentation": (lambda k, x, m: presets.field_augmentation(
         "medium")(k, x), COLOUR, None),
-    "preset_simclr_tv_chw": (lambda k, x, m: jnp.moveaxis(presets.simclr(
-        12, convention="torchvision", channel_axis=0)(
-            k, jnp.moveaxis(x, -1, 0)), 0, -1), COLOUR,
-        lambda h, w: (12, 12)),
 }
 
 DTYPES = (jnp.float32, jnp.float16, jnp.bfloat16)
