@@ -161,7 +161,7 @@ def random_gaussian_blur(key: jax.Array, image: ArrayLike, *,
   """`gaussian_blur` with sigma drawn uniformly from the `sigma` interval.
 
   SimCLR's ImageNet recipe: `sigma=(0.1, 2.0)`, kernel 10% of the side
-  (the default), applied with probability 0.5 (wrap in `random_apply`).
+  (the default), applied with probability 0.5 (wrap in `with_probability`).
 
   Args:
     key: PRNG key (`jax.random.key`).

@@ -86,8 +86,8 @@ def geometric_op(fn: Any) -> Optional[GeometricOp]:
   """Returns the `GeometricOp` of a fusable callable, or None.
 
   Recognises: objects carrying a `__jaxaug_geometric__` attribute (a
-  `GeometricOp`; set by `random_apply`, `chain`, `one_of`, `random_order`
-  around geometric ops), registered random geometric functions, and
+  `GeometricOp`; set by `with_probability`, `chain`, `one_of`,
+  `in_random_order` around geometric ops), registered random geometric functions, and
   `functools.partial(fn, **options)` of them (keyword options only; a
   `channel_axis` other than -1 is not fusable).
 
