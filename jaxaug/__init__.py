@@ -2,8 +2,15 @@
 
 Every op takes one image of layout `(H, W, C)` (or `channel_axis=`), float
 with values in [0, 1], and returns the same shape and dtype with values in
-[0, 1]. Random ops take a PRNG key first: `random_x(key, image, *, ...)`.
-Batches: `jax.vmap` over split keys, or `jaxaug.batch(fn)`.
+[0, 1]. A concrete image with a value outside [0, 1] raises a ValueError
+naming the argument; a traced one is clipped to [0, 1] on entry; convert
+other ranges first with `to_float` (0-255) or `denormalize` (mean/std).
+Random ops take a PRNG key first, `random_x(key, image, *, ...)`, draw their
+parameter from a `(low, high)` range named like the parameter of their
+deterministic twin `x(image, ...)`, and call it. Functions that build
+augmentations (`chain`, `with_probability`, presets) take no key and are
+not named `random_*`. Batches: `jax.vmap` over split keys, or
+`jaxaug.batch(fn)`. Conventions and renames: docs/api_conventions.md.
 """
 
 from jaxaug import fields
@@ -40,6 +47,7 @@ from jaxaug._src.geometric import (
 )
 from jaxaug._src.color import (
     adjust_brightness,
+    scale_brightness,
     adjust_contrast,
     adjust_saturation,
     adjust_hue,
@@ -82,14 +90,16 @@ from jaxaug._src.policies import (
 )
 from jaxaug._src.compose import (
     chain,
-    random_apply,
+    with_probability,
     one_of,
-    random_order,
+    in_random_order,
 )
 from jaxaug._src.utils import (
     batch,
     to_float,
     from_float,
+    normalize,
+    denormalize,
 )
 from jaxaug._src.field_augment import (
     random_field_warp,
@@ -98,6 +108,13 @@ from jaxaug._src.field_augment import (
     field_color,
     sample_warp_fields,
     sample_color_fields,
+)
+# Deprecated spellings, kept for one release (docs/api_conventions.md).
+from jaxaug._src.compose import (
+    random_apply,
+    random_order,
+)
+from jaxaug._src.field_augment import (
     random_field_augmentation,
 )
 

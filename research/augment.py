@@ -56,9 +56,10 @@ def random_field_spec(augment: ml_collections.ConfigDict) -> dict | None:
   spec = {"setting": augment.random_field}
   t = float(augment.random_field_strength)
   if t != 1.0:
-    spec.update({k: t * v for k, v in setting.items() if k != "length_scale"})
+    spec.update({k: t * v for k, v in setting.items()
+                 if k != "length_scale_fraction"})
   if augment.random_field_length_scale > 0:
-    spec["length_scale"] = float(augment.random_field_length_scale)
+    spec["length_scale_fraction"] = float(augment.random_field_length_scale)
   return spec
 
 

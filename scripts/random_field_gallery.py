@@ -36,10 +36,11 @@ def load_image() -> jax.Array:
 
 def augment(key, image, field, level):
   if field == "combined":
-    return fa.random_field_augmentation(level)(key, image)
-  zero = {n: 0.0 for n in fa.SETTINGS[level] if n != "length_scale"}
-  zero[field] = fa.SETTINGS[level][field]
-  return fa.random_field_augmentation(level, **zero)(key, image)
+    return fa.field_augmentation(level)(key, image)
+  zero = {n: 0.0 for n in fa.SETTINGS[level] if n != "length_scale_fraction"}
+  name = "translation_fraction" if field == "translation" else field
+  zero[name] = fa.SETTINGS[level][name]
+  return fa.field_augmentation(level, **zero)(key, image)
 
 
 def main():

@@ -128,7 +128,7 @@ def random_geometric(key, image):
     jaxaug.random_rot90(keys[2], image),
     jaxaug.random_rotate(keys[3], image),
     jaxaug.random_affine(keys[4], image, shear=(-0.2, 0.2),
-                         translation=(-0.1, 0.1)),
+                         translation_fraction=(-0.1, 0.1)),
     jaxaug.random_translate(keys[5], image),
     jaxaug.random_scale(keys[6], image),
     jaxaug.random_shear(keys[7], image),
@@ -183,14 +183,14 @@ show(colour(image), ["original", "adjust_brightness", "adjust_contrast", "adjust
 def random_colour(key, image):
   keys = jax.random.split(key, 12)
   return [
-    jaxaug.random_brightness(keys[0], image, max_delta=0.3),
-    jaxaug.random_contrast(keys[1], image, lower=0.3, upper=2.0),
-    jaxaug.random_saturation(keys[2], image, lower=0.0, upper=3.0),
-    jaxaug.random_hue(keys[3], image, max_delta=0.5),
+    jaxaug.random_brightness(keys[0], image, delta=(-0.3, 0.3)),
+    jaxaug.random_contrast(keys[1], image, factor=(0.3, 2.0)),
+    jaxaug.random_saturation(keys[2], image, factor=(0.0, 3.0)),
+    jaxaug.random_hue(keys[3], image, delta=(-0.5, 0.5)),
     jaxaug.random_gamma(keys[4], image),
     jaxaug.random_grayscale(keys[5], image, probability=1.0),
     jaxaug.random_solarize(keys[6], image, probability=1.0),
-    jaxaug.random_sharpness(keys[7], image, lower=0.0, upper=4.0),
+    jaxaug.random_sharpness(keys[7], image, factor=(0.0, 4.0)),
     jaxaug.random_gaussian_blur(keys[8], image),
     jaxaug.random_erasing(keys[9], image, probability=1.0),
     jaxaug.color_jitter(keys[10], image, brightness=0.4, contrast=0.4,
@@ -222,20 +222,20 @@ show(list(ra) + list(ta), ["rand_augment"] * 6 + ["trivial_augment"] * 6)
 # %% [markdown]
 # ## Composition
 #
-# `chain`, `random_apply`, `one_of` and `random_order` combine augmentations
-# `fn(key, image) -> image` into a new one; options are bound with a `lambda`
-# (or `functools.partial`). `chain` fuses consecutive geometric ops into a
-# single resampling pass.
+# `chain`, `with_probability`, `one_of` and `in_random_order` combine
+# augmentations `fn(key, image) -> image` into a new one; options are bound
+# with a `lambda` (or `functools.partial`). `chain` fuses consecutive
+# geometric ops into a single resampling pass.
 
 # %%
 pipeline = jaxaug.chain(
     lambda k, x: jaxaug.random_resized_crop(k, x, size=SIZE, area=(0.3, 1.0)),
     jaxaug.random_flip_left_right,
-    jaxaug.random_apply(
-        jaxaug.random_order(
-            lambda k, x: jaxaug.random_brightness(k, x, max_delta=0.3),
-            lambda k, x: jaxaug.random_saturation(k, x, lower=0.2, upper=2.0),
-            lambda k, x: jaxaug.random_hue(k, x, max_delta=0.1)),
+    jaxaug.with_probability(
+        jaxaug.in_random_order(
+            lambda k, x: jaxaug.random_brightness(k, x, delta=(-0.3, 0.3)),
+            lambda k, x: jaxaug.random_saturation(k, x, factor=(0.2, 2.0)),
+            lambda k, x: jaxaug.random_hue(k, x, delta=(-0.1, 0.1))),
         0.8),
     jaxaug.one_of(
         lambda k, x: x,
@@ -315,6 +315,6 @@ show(list(view1) + list(view2),
 #
 # Instead of one rotation, scale or hue for the whole image, each can be a
 # smooth random field over the pixels: `jaxaug.random_field_warp`,
-# `jaxaug.random_field_color`, `jaxaug.presets.random_field("mild")`, and the
-# `random_field=` option of the SimCLR presets. Notebook
+# `jaxaug.random_field_color`, `jaxaug.presets.field_augmentation("mild")`, and
+# the `random_field=` option of the SimCLR presets. Notebook
 # `02_random_fields.ipynb` shows the fields and strengths from mild to strong.

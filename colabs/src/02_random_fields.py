@@ -233,9 +233,9 @@ def color_one(key, image, magnitudes, length_scale):
 warp_batch = jax.jit(jax.vmap(warp_one, in_axes=(0, None, 0, 0)))
 color_batch = jax.jit(jax.vmap(color_one, in_axes=(0, None, 0, 0)))
 
-# The magnitudes of the "mild" preset (translation there is a fraction of the
-# side): rotation, scale, shear, translation / hue, saturation, brightness,
-# contrast.
+# The magnitudes of the "mild" preset (its translation_fraction times the
+# side gives the translation in pixels): rotation, scale, shear, translation /
+# hue, saturation, brightness, contrast.
 MILD_WARP = np.array([0.06, 0.05, 0.05, 0.01 * SIZE])
 MILD_COLOR = np.array([0.02, 0.15, 0.08, 0.08])
 length_scale = SIZE / 4
@@ -275,10 +275,10 @@ show(warp_batch(same_key, image, np.tile(4 * MILD_WARP * [1, 0, 0, 1], (N, 1)),
      [f"ℓ = {s:.0f} px" for s in scales], ncols=8, size=1.5)
 
 # %% [markdown]
-# **Presets.** `jaxaug.presets.random_field(setting)` combines both with the
-# settings to start from: `"mild"` (the default, and what the paper found
-# helpful), `"medium"`, `"strong"` (which the paper found destroys structure and
-# hurts).
+# **Presets.** `jaxaug.presets.field_augmentation(setting)` combines both with
+# the settings to start from: `"mild"` (the default, and what the paper found
+# helpful), `"medium"`, `"strong"` (which the paper found destroys structure
+# and hurts).
 
 # %%
 keys = jax.random.split(jax.random.key(4), 3)
@@ -286,7 +286,7 @@ keys = jax.random.split(jax.random.key(4), 3)
 settings = ["mild", "medium", "strong"] if FULL else ["mild", "strong"]
 out = []
 for setting in settings:
-  aug = jaxaug.presets.random_field(setting)
+  aug = jaxaug.presets.field_augmentation(setting)
   out += list(jax.jit(jax.vmap(aug, in_axes=(0, None)))(keys, image))
 show(out, [s for s in settings for _ in keys], ncols=3, size=2.0)
 

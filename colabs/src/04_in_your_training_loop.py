@@ -120,8 +120,9 @@ augment = jaxaug.chain(
                                               area=(0.5, 1.0)),
     lambda key, x: jaxaug.random_field_warp(key, x, rotation=0.1, scale=0.05,
                                             translation=1.0, length_scale=8.0),
-    jaxaug.random_apply(
-        lambda key, x: jaxaug.random_brightness(key, x, max_delta=0.3), 0.8),
+    jaxaug.with_probability(
+        lambda key, x: jaxaug.random_brightness(key, x, delta=(-0.3, 0.3)),
+        0.8),
 )
 augment_batch = jaxaug.batch(augment)
 

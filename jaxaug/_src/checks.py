@@ -1,9 +1,24 @@
-"""Input validation shared by every jaxaug op.
+"""Input validation shared by every jaxaug op, and the image contract.
 
 All checks run at trace time on static information (shapes, dtypes) and on
-concrete Python/NumPy values. Traced values (inside `jit`/`vmap`) cannot be
-inspected, so value checks are skipped for them: the ops themselves must stay
-NaN-free for any value (clip, safe division).
+concrete Python/NumPy values. Traced values (inside `jit`/`vmap`/`grad`)
+cannot be inspected, so value checks are skipped for them: the ops themselves
+must stay NaN-free for any value (clip, safe division).
+
+The image contract (`check_image`, `image_in`, `image_out`) is written once,
+here, and every op goes through it:
+
+* an image is a floating-point array with values in [0, 1];
+* a concrete image (a NumPy array, or a `jax.Array` outside any
+  transformation) with a value outside [0, 1], or a NaN/inf, raises a
+  ValueError naming the argument;
+* a traced image cannot be checked, so it is clipped to [0, 1] on entry:
+  every op treats out-of-range traced values the same way (NaN propagates);
+* arithmetic runs in at least float32 (`compute_dtype`), and the result is
+  clipped to [0, 1] and cast back to the input dtype (`image_out`).
+
+Convert other ranges first: `jaxaug.to_float` (uint8, or floats in [0, 255]
+with `max_value=255`) and `jaxaug.denormalize` (mean/std-normalised images).
 """
 
 from __future__ import annotations
@@ -21,6 +36,8 @@ def concrete_value(x: Any) -> Optional[np.ndarray]:
   """Returns `x` as a NumPy array when it is concrete, else None (tracer)."""
   if isinstance(x, jax.core.Tracer):
     return None
+  if isinstance(x, jax.Array) and not x.is_fully_addressable:
+    return None  # Spread over other hosts: not readable here.
   try:
     return np.asarray(x)
   except (jax.errors.TracerArrayConversionError,
@@ -28,10 +45,61 @@ def concrete_value(x: Any) -> Optional[np.ndarray]:
     return None
 
 
+def clip(x: jax.Array, lo: Any = 0.0, hi: Any = 1.0) -> jax.Array:
+  """Clips to [lo, hi] with gradient 1 on the whole closed interval.
+
+  `jnp.clip` splits the gradient at a tie (0.5 at exactly `lo` or `hi`), so
+  clipping an image would halve the gradient of every black and white
+  pixel; this keeps it 1 there (and 0 outside). NaN passes through.
+  """
+  return jnp.where(x < lo, lo, jnp.where(x > hi, hi, x)).astype(x.dtype)
+
+
+def compute_dtype(dtype: Any) -> jnp.dtype:
+  """Float dtype used for arithmetic on images of `dtype`: at least float32."""
+  return jnp.promote_types(dtype, jnp.float32)
+
+
+def check_values(image: jax.Array, *, name: str = "image",
+                 lo: float = 0.0, hi: float = 1.0,
+                 hint: bool = True) -> jax.Array:
+  """Applies the value-range rule of the image contract (module docstring).
+
+  Args:
+    image: float array.
+    name: argument name used in error messages.
+    lo, hi: the allowed closed range.
+    hint: end the message with how to convert an image's range.
+
+  Returns:
+    `image` itself when it is concrete (after checking it), or
+    `clip(image, lo, hi)` when it is traced.
+
+  Raises:
+    ValueError: a concrete `image` with a value outside [lo, hi] or not
+      finite.
+  """
+  v = concrete_value(image)
+  if v is None:
+    return clip(image, lo, hi)
+  v = np.asarray(v, np.float32)
+  finite = bool(np.all(np.isfinite(v)))
+  if not finite or v.min() < lo or v.max() > hi:
+    got = ("non-finite values" if not finite else
+           f"values in [{v.min():.6g}, {v.max():.6g}]")
+    message = f"{name} must have values in [{lo:g}, {hi:g}], got {got}"
+    if hint:
+      message += ("; convert 0-255 images with jaxaug.to_float, "
+                  "mean/std-normalised ones with jaxaug.denormalize, or clip "
+                  "with jnp.clip (traced images are clipped on entry)")
+    raise ValueError(message)
+  return image
+
+
 def check_image(image: Any, *, name: str = "image", ndim: int = 3,
                 channels: Optional[Sequence[int]] = None,
-                channel_axis: int = -1) -> jax.Array:
-  """Validates an image and returns it as a jax array.
+                channel_axis: int = -1, values: bool = True) -> jax.Array:
+  """Validates an image under the image contract; returns it as a jax array.
 
   Args:
     image: the array to check.
@@ -39,10 +107,17 @@ def check_image(image: Any, *, name: str = "image", ndim: int = 3,
     ndim: expected rank (3 for a single `(H, W, C)` image, 4 for a batch).
     channels: allowed channel counts, or None for any.
     channel_axis: which axis holds the channels.
+    values: apply the value rule (`check_values`): raise on a concrete value
+      outside [0, 1], clip a traced image. False for arrays that are not
+      images in [0, 1] (e.g. HSV with a wrapping hue).
+
+  Returns:
+    The image as a `jax.Array` (clipped to [0, 1] when traced).
 
   Raises:
     TypeError: not an array, or not floating point.
-    ValueError: wrong rank, empty spatial size, or wrong channel count.
+    ValueError: wrong rank, empty spatial size, wrong channel count, or a
+      concrete value outside [0, 1].
   """
   if not hasattr(image, "shape") or not hasattr(image, "dtype"):
     try:
@@ -67,7 +142,29 @@ def check_image(image: Any, *, name: str = "image", ndim: int = 3,
       raise ValueError(f"{name} must have {' or '.join(map(str, channels))} "
                        f"channels on axis {channel_axis}, got {c} "
                        f"(shape {tuple(image.shape)})")
-  return jnp.asarray(image)
+  image = jnp.asarray(image)
+  if values:
+    image = check_values(image, name=name)
+  return image
+
+
+def image_in(image: Any, *, name: str = "image",
+             channels: Optional[Sequence[int]] = None,
+             ndim: int = 3) -> tuple[jax.Array, jnp.dtype]:
+  """Entry half of the image contract: validate, range rule, upcast.
+
+  Returns:
+    `(x, dtype)`: the image in `compute_dtype(dtype)` with values in [0, 1]
+    (checked when concrete, clipped when traced) and its original dtype, for
+    `image_out`.
+  """
+  image = check_image(image, name=name, channels=channels, ndim=ndim)
+  return image.astype(compute_dtype(image.dtype)), image.dtype
+
+
+def image_out(x: jax.Array, dtype: Any) -> jax.Array:
+  """Exit half of the image contract: clip to [0, 1], cast to `dtype`."""
+  return clip(x).astype(dtype)
 
 
 def check_probability(p: Any, name: str = "probability") -> None:
@@ -120,6 +217,16 @@ def check_interval(x: Any, name: str, lo: float = -np.inf,
   if vl is not None and vh is not None and np.any(vl > vh):
     raise ValueError(f"{name} must satisfy low <= high, got {x!r}")
   return low, high
+
+
+def uniform(key: jax.Array, interval: Any, name: str, *, lo: float = -np.inf,
+            hi: float = np.inf, shape: Sequence[int] = ()) -> jax.Array:
+  """Draws uniformly from a `(low, high)` interval, checked: the one way a
+  random op draws its parameter (float32; low/high may be traced)."""
+  low, high = check_interval(interval, name, lo, hi)
+  return jax.random.uniform(key, tuple(shape), jnp.float32,
+                            jnp.asarray(low, jnp.float32),
+                            jnp.asarray(high, jnp.float32))
 
 
 def check_size(size: Any, name: str = "size") -> tuple[int, int]:

@@ -1,16 +1,19 @@
-"""Composition of augmentations: `chain`, `random_apply`, `one_of`,
-`random_order`.
+"""Composition of augmentations: `chain`, `with_probability`, `one_of`,
+`in_random_order`.
 
 Each combinator takes augmentations `fn(key, image) -> image` and returns one
 of the same form, usable under `jit` and `vmap`. Keys are split so that every
-op draws from its own key.
+op draws from its own key. Combinators take no key themselves, so none is
+named `random_*` (that prefix is kept for key-first ops): `random_apply` and
+`random_order` are deprecated aliases of `with_probability` and
+`in_random_order`.
 
 Geometric fusion: `chain` fuses runs of consecutive geometric random ops
 (see `jaxaug._src.geometric.geometric_op`) into ONE resampling pass by
 multiplying their output->input matrices, which avoids the blur of repeated
 interpolation and is faster. The other combinators keep that property: a
-`random_apply`, `one_of`, `random_order` or `chain` built from geometric ops
-is itself fusable.
+`with_probability`, `one_of`, `in_random_order` or `chain` built from
+geometric ops is itself fusable.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxaug._src import checks
+from jaxaug._src import deprecation
 from jaxaug._src import geometric
 
 Augmentation = Callable[[jax.Array, jax.Array], jax.Array]
@@ -86,7 +90,8 @@ def chain(*fns: Augmentation, fuse: bool = True) -> Augmentation:
   Every op gets its own key (`jax.random.split(key, len(fns))[i]`, also when
   fused). With `fuse=True`, each run of two or more consecutive geometric
   random ops (flips, crops, rotate, scale, shear, translate, affine, resized
-  crop, and `random_apply`/`one_of`/`random_order`/`chain` of them) is done
+  crop, and `with_probability`/`one_of`/`in_random_order`/`chain` of them)
+  is done
   in ONE resampling pass with the product of their matrices. The fused run
   uses the highest interpolation `order` of its ops and the boundary `mode`
   and `cval` of its first op that has one (flips and crops have none);
@@ -160,8 +165,8 @@ def chain(*fns: Augmentation, fuse: bool = True) -> Augmentation:
   return chained
 
 
-def random_apply(fn: Augmentation,
-                 probability: jax.typing.ArrayLike) -> Augmentation:
+def with_probability(fn: Augmentation,
+                     probability: jax.typing.ArrayLike) -> Augmentation:
   """Applies `fn` with probability `probability`, else returns the image.
 
   Uses `lax.cond` (under `vmap` both branches run and one is selected), so
@@ -181,18 +186,18 @@ def random_apply(fn: Augmentation,
 
   Example:
     >>> import jaxaug
-    >>> aug = random_apply(jaxaug.random_rotate, 0.5)
+    >>> aug = with_probability(jaxaug.random_rotate, 0.5)
     >>> aug(jax.random.key(0), jnp.zeros((8, 8, 3))).shape
     (8, 8, 3)
   """
-  _check_fns([fn], "random_apply")
+  _check_fns([fn], "with_probability")
   checks.check_probability(probability, "probability")
 
   def applied(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
     checks.check_key(key)
     image = checks.check_image(image)
     k_coin, k_fn = jax.random.split(key)
-    _check_same_shape([fn], k_fn, image, "random_apply")
+    _check_same_shape([fn], k_fn, image, "with_probability")
     coin = jax.random.uniform(k_coin) < probability
     return jax.lax.cond(coin, lambda x: fn(k_fn, x), lambda x: x, image)
 
@@ -203,8 +208,8 @@ def random_apply(fn: Augmentation,
       k_coin, k_fn = jax.random.split(key)
       m, out_shape = op.sample(k_fn, hw)
       if tuple(out_shape) != tuple(hw):
-        raise ValueError("random_apply: the augmentation changes the image "
-                         f"size {tuple(hw)} -> {tuple(out_shape)}")
+        raise ValueError("with_probability: the augmentation changes the "
+                         f"image size {tuple(hw)} -> {tuple(out_shape)}")
       coin = jax.random.uniform(k_coin) < probability
       return jnp.where(coin, m, jnp.eye(3, dtype=m.dtype)), out_shape
 
@@ -284,7 +289,7 @@ def one_of(*fns: Augmentation, weights=None) -> Augmentation:
   return chosen
 
 
-def random_order(*fns: Augmentation) -> Augmentation:
+def in_random_order(*fns: Augmentation) -> Augmentation:
   """Applies all of `fns`, in a uniformly random order.
 
   Op `i` always gets key `split(k_fns, n)[i]`, whatever its position. Each
@@ -304,11 +309,11 @@ def random_order(*fns: Augmentation) -> Augmentation:
 
   Example:
     >>> import jaxaug
-    >>> aug = random_order(jaxaug.random_rotate, jaxaug.random_scale)
+    >>> aug = in_random_order(jaxaug.random_rotate, jaxaug.random_scale)
     >>> aug(jax.random.key(0), jnp.zeros((8, 8, 3))).shape
     (8, 8, 3)
   """
-  _check_fns(fns, "random_order")
+  _check_fns(fns, "in_random_order")
   n = len(fns)
 
   def ordered(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
@@ -316,7 +321,7 @@ def random_order(*fns: Augmentation) -> Augmentation:
     image = checks.check_image(image)
     k_perm, k_fns = jax.random.split(key)
     keys = jax.random.split(k_fns, n)
-    _check_same_shape(fns, keys[0], image, "random_order")
+    _check_same_shape(fns, keys[0], image, "in_random_order")
     perm = jax.random.permutation(k_perm, n)
     branches = [lambda x, i=i: fns[i](keys[i], x) for i in range(n)]
     for step in range(n):
@@ -333,7 +338,7 @@ def random_order(*fns: Augmentation) -> Augmentation:
       for k, op in zip(keys, ops):
         m, out = op.sample(k, hw)
         if tuple(out) != tuple(hw):
-          raise ValueError("random_order: an augmentation changes the size "
+          raise ValueError("in_random_order: an augmentation changes the size "
                            f"{tuple(hw)} -> {tuple(out)}")
         mats.append(m)
       mats = jnp.stack(mats)
@@ -347,3 +352,9 @@ def random_order(*fns: Augmentation) -> Augmentation:
     ordered.__jaxaug_geometric__ = GeometricOp(sample, order, mode, cval,
                                                aligned)
   return ordered
+
+
+random_apply = deprecation.alias(with_probability, "jaxaug.random_apply",
+                                 "jaxaug.with_probability")
+random_order = deprecation.alias(in_random_order, "jaxaug.random_order",
+                                 "jaxaug.in_random_order")

@@ -13,30 +13,19 @@ from typing import Any, Sequence, Union
 import jax
 import jax.numpy as jnp
 
+from jaxaug._src import boxes
 from jaxaug._src import checks
-
-# Attempts at drawing a box that fits, as in torchvision's RandomErasing; all
-# are drawn at once and the first that fits is used (no data-dependent loop).
-_NUM_ATTEMPTS = 10
-
-
-def _box_mask(height: int, width: int, top: Any, left: Any, box_h: Any,
-              box_w: Any) -> jax.Array:
-  """Boolean `(H, W, 1)` mask of the pixels with top <= i < top + h, etc."""
-  rows = jnp.arange(height, dtype=jnp.float32)[:, None, None]
-  cols = jnp.arange(width, dtype=jnp.float32)[None, :, None]
-  top, left, box_h, box_w = (jnp.asarray(v, jnp.float32)
-                             for v in (top, left, box_h, box_w))
-  return ((rows >= top) & (rows < top + box_h) & (cols >= left) &
-          (cols < left + box_w))
 
 
 def _fill_value(value: Any, image: jax.Array) -> jax.Array:
   v = jnp.asarray(value, image.dtype)
-  if v.ndim > 1 or (v.ndim == 1 and v.shape[0] not in (1, image.shape[-1])):
-    raise ValueError(f"value must be a scalar or one value per channel "
-                     f"({image.shape[-1]}), got shape {tuple(v.shape)}")
-  return jnp.clip(v, 0.0, 1.0)
+  c = image.shape[-1]
+  if not (v.ndim == 0 or (v.ndim == 1 and v.shape[0] in (1, c)) or
+          v.shape == image.shape):
+    raise ValueError(f"value must be a scalar, one value per channel ({c}) "
+                     f"or an array of the image's shape {image.shape}, got "
+                     f"shape {tuple(v.shape)}")
+  return checks.check_values(v, name="value", hint=False)
 
 
 @checks.with_channel_axis
@@ -46,16 +35,18 @@ def cutout(image: jax.typing.ArrayLike, box: Union[Sequence[Any],
   """Fills a rectangle of the image with a constant (DeVries & Taylor, 2017).
 
   Pixel `(i, j)` is filled when `top <= i < top + height` and
-  `left <= j < left + width`; parts of the box outside the image are ignored
-  and a box of zero height or width leaves the image unchanged. The box
-  values may be traced (and fractional: the comparison is done in float).
+  `left <= j < left + width` (`boxes.box_mask`); parts of the box outside
+  the image are ignored and a box of zero height or width leaves the image
+  unchanged. The box values may be traced (and fractional: the comparison is
+  done in float).
 
   Args:
     image: `(H, W, C)` float image in [0, 1].
     box: `(top, left, height, width)` in pixels; a sequence of 4 scalars or
       an array of shape `(4,)`, possibly traced.
-    value: fill value in [0, 1], a scalar or one value per channel `(C,)`;
-      may be traced. Clipped to [0, 1].
+    value: fill value in [0, 1]: a scalar, one value per channel `(C,)`, or
+      an array of the image's shape (e.g. noise); may be traced (then
+      clipped to [0, 1]).
     channel_axis: axis holding the channels (default -1).
 
   Returns:
@@ -64,8 +55,9 @@ def cutout(image: jax.typing.ArrayLike, box: Union[Sequence[Any],
 
   Raises:
     TypeError: `image` is not a float array.
-    ValueError: `image` is not rank 3, `box` does not have 4 entries, or
-      `value` has the wrong shape.
+    ValueError: `image` is not rank 3, `box` does not have 4 entries,
+      `value` has the wrong shape, or a concrete `image` or `value` is
+      outside [0, 1].
 
   Example:
     >>> import jax.numpy as jnp, jaxaug
@@ -84,8 +76,7 @@ def cutout(image: jax.typing.ArrayLike, box: Union[Sequence[Any],
                      f"{len(box)} values")
   top, left, box_h, box_w = (box[i] for i in range(4))
   fill = _fill_value(value, image)
-  h, w = image.shape[:2]
-  mask = _box_mask(h, w, top, left, box_h, box_w)
+  mask = boxes.box_mask(image.shape[:2], top, left, box_h, box_w)
   return jnp.where(mask, fill, image).astype(image.dtype)
 
 
@@ -98,21 +89,24 @@ def random_erasing(key: jax.Array, image: jax.typing.ArrayLike, *,
   """Erases a random rectangle with probability `probability` (Zhong et al.).
 
   With probability `probability` a box is drawn as in torchvision's
-  `RandomErasing`: target area fraction `a ~ U(area)`, aspect ratio
-  `r = h / w` log-uniform in `aspect_ratio`, `h = round(sqrt(a H W r))`,
-  `w = round(sqrt(a H W / r))`, and a uniformly placed top-left corner. Ten
-  such boxes are drawn at once and the first one that fits inside the image
-  and whose rounded area fraction `h w / (H W)` lies in `area` is erased; if
-  none qualifies the image is returned unchanged. So the erased fraction of
-  an erased image always lies inside `area`.
+  `RandomErasing` (`boxes.sample_box` with whole-pixel sides): target area
+  fraction `a ~ U(area)`, aspect ratio `r = w / h` log-uniform in
+  `aspect_ratio`, `w = round(sqrt(a H W r))`, `h = round(sqrt(a H W / r))`,
+  and a uniformly placed top-left corner. Ten such boxes are drawn at once
+  and the first one that fits inside the image and whose rounded area
+  fraction `h w / (H W)` lies in `area` is erased with `cutout`; if none
+  qualifies the image is returned unchanged. So the erased fraction of an
+  erased image always lies inside `area`. (torchvision's `ratio` is height
+  / width; jaxaug's `aspect_ratio` is width / height everywhere. The default
+  range is symmetric in log space, so the default draws are alike.)
 
   Args:
     key: PRNG key.
     image: `(H, W, C)` float image in [0, 1].
     probability: chance of erasing, in [0, 1]; may be traced.
     area: `(low, high)` range of the erased area fraction, in [0, 1].
-    aspect_ratio: `(low, high)` range of the box aspect ratio height/width,
-      both positive.
+    aspect_ratio: `(low, high)` range of the box aspect ratio width /
+      height, both positive.
     value: fill value: a scalar or `(C,)` in [0, 1] (may be traced), or
       `"random"` for independent uniform [0, 1) noise per erased pixel and
       channel (torchvision uses normal noise, which would leave [0, 1]).
@@ -137,42 +131,14 @@ def random_erasing(key: jax.Array, image: jax.typing.ArrayLike, *,
   checks.check_key(key)
   image = checks.check_image(image)
   checks.check_probability(probability, "probability")
-  a_lo, a_hi = checks.check_interval(area, "area", 0.0, 1.0)
-  r_lo, r_hi = checks.check_interval(aspect_ratio, "aspect_ratio")
-  checks.check_positive(r_lo, "aspect_ratio[0]")
-  checks.check_positive(r_hi, "aspect_ratio[1]")
-  random_fill = isinstance(value, str)
-  if random_fill:
+  boxes.check_box_ranges(area, aspect_ratio)
+  if isinstance(value, str):
     checks.check_choice(value, "value", ["random"])
-  else:
-    fill = _fill_value(value, image)
-
-  h, w = image.shape[:2]
-  k_apply, k_area, k_ratio, k_top, k_left, k_noise = jax.random.split(key, 6)
-  frac = jax.random.uniform(k_area, (_NUM_ATTEMPTS,), minval=a_lo,
-                            maxval=a_hi)
-  log_r = jax.random.uniform(
-      k_ratio, (_NUM_ATTEMPTS,),
-      minval=jnp.log(jnp.asarray(r_lo, jnp.float32)),
-      maxval=jnp.log(jnp.asarray(r_hi, jnp.float32)))
-  r = jnp.exp(log_r)
-  target = frac * (h * w)
-  box_h = jnp.round(jnp.sqrt(target * r))
-  box_w = jnp.round(jnp.sqrt(target / r))
-  got = box_h * box_w / (h * w)
-  fits = ((box_h >= 1) & (box_w >= 1) & (box_h <= h) & (box_w <= w) &
-          (got >= a_lo) & (got <= a_hi))
-  idx = jnp.argmax(fits)
-  any_fits = fits[idx]
-  box_h, box_w = box_h[idx], box_w[idx]
-  # floor(u * (n + 1)) is uniform over the n + 1 valid offsets; the minimum
-  # guards the (measure-zero) u == 1 rounding case.
-  top = jnp.minimum(
-      jnp.floor(jax.random.uniform(k_top) * (h - box_h + 1)), h - box_h)
-  left = jnp.minimum(
-      jnp.floor(jax.random.uniform(k_left) * (w - box_w + 1)), w - box_w)
-  apply = (jax.random.uniform(k_apply) < probability) & any_fits
-  mask = _box_mask(h, w, top, left, box_h, box_w) & apply
-  if random_fill:
-    fill = jax.random.uniform(k_noise, image.shape, image.dtype)
-  return jnp.where(mask, fill, image).astype(image.dtype)
+  k_apply, k_box, k_noise = jax.random.split(key, 3)
+  box, found = boxes.sample_box(k_box, image.shape[:2], area=area,
+                                aspect_ratio=aspect_ratio, integer=True)
+  apply = (jax.random.uniform(k_apply) < probability) & found
+  if isinstance(value, str):
+    value = jax.random.uniform(k_noise, image.shape, image.dtype)
+  return cutout(image, jnp.where(apply, box, jnp.zeros_like(box)),
+                value=value)

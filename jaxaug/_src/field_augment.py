@@ -20,8 +20,14 @@ Colour (`random_field_color`): per-pixel brightness factor exp(b), contrast
 factor exp(k) around the channel means, saturation factor exp(s) and hue shift
 (turns), applied in that order, each clipped to [0, 1] as the global ops are.
 
-Images are `(H, W, C)` floats in [0, 1]; outputs keep shape and dtype and stay
-in [0, 1]. Magnitudes and length scales may be traced (e.g. per example under
+Units: translations and length scales are in pixels here (as everywhere in
+jaxaug: `translate`, `fields.gaussian_random_field`); the presets
+(`jaxaug.presets.field_augmentation`) give them as fractions of the image
+side and name them so (`translation_fraction`, `length_scale_fraction`).
+
+Images are `(H, W, C)` floats in [0, 1] (colour: C = 3, or 1 where only
+brightness and contrast act); outputs keep shape and dtype and stay in
+[0, 1]. Magnitudes and length scales may be traced (e.g. per example under
 `vmap`); magnitudes that are concrete zeros skip their field entirely, and
 all-zero magnitudes return the input unchanged.
 """
@@ -36,6 +42,7 @@ import numpy as np
 
 from jaxaug._src import checks
 from jaxaug._src import color as color_lib
+from jaxaug._src import deprecation
 from jaxaug._src import fields as fields_lib
 from jaxaug._src import resample
 
@@ -160,8 +167,8 @@ def field_warp(image: ArrayLike, *, rotation: Optional[ArrayLike] = None,
     scale: log-scale, scalar or `(H, W)`; None = 0.
     shear: shear factor, scalar or `(H, W)`; None = 0.
     translation: pixels, `(2,)` or `(2, H, W)` as (row, col); None = 0.
-    mode: boundary mode of `jaxaug.map_coordinates` ("reflect", "constant",
-      "edge", "wrap").
+    mode: boundary mode of `jaxaug.map_coordinates` ("reflect", "mirror",
+      "constant", "edge", "wrap").
     order: interpolation order, 0, 1 (default) or 3.
     cval: fill value for mode "constant".
 
@@ -206,11 +213,10 @@ def field_warp(image: ArrayLike, *, rotation: Optional[ArrayLike] = None,
     if t.ndim == 1:
       t = t[:, None, None]
     u = u + jnp.broadcast_to(t, (2, h, w))
-  out = resample.map_coordinates(image, grid + u, order=order, mode=mode,
-                                 cval=cval)
-  # Bilinear weights sum to 1 only up to rounding: an all-ones image came
-  # out at 1.0000001 (found by the long fuzz profile). Keep [0, 1].
-  return jnp.clip(out, 0.0, 1.0).astype(out.dtype)
+  # map_coordinates clips to [0, 1] (bilinear weights sum to 1 only up to
+  # rounding: an all-ones image came out at 1.0000001 before).
+  return resample.map_coordinates(image, grid + u, order=order, mode=mode,
+                                  cval=cval)
 
 
 @checks.with_channel_axis
@@ -237,7 +243,7 @@ def random_field_warp(key: jax.Array, image: ArrayLike, *,
     translation: std of each translation component, pixels (>= 0).
     length_scale: field length scale in pixels, scalar or (row, col), traced
       ok; default a quarter of each image side.
-    mode: boundary mode ("reflect", "constant", "edge", "wrap").
+    mode: boundary mode ("reflect", "mirror", "constant", "edge", "wrap").
     order: interpolation order 0, 1 or 3 (static).
     cval: fill value for mode "constant".
     spectrum, nu: field spectrum, as in `gaussian_random_field`.
@@ -270,13 +276,15 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
                 contrast: Optional[ArrayLike] = None) -> jax.Array:
   """Deterministic per-pixel colour transform from given fields.
 
-  Applies, in order: brightness x * exp(b); contrast m + exp(k)(x - m) with m
-  the per-channel image mean (as `adjust_contrast`); saturation factor
-  exp(s) (as `adjust_saturation`); hue shift (turns, as `adjust_hue`). Each
-  step clips to [0, 1].
+  Applies, in order: brightness x * exp(b) (`scale_brightness`); contrast
+  m + exp(k)(x - m) with m the per-channel image mean (`adjust_contrast`);
+  saturation factor exp(s) (`adjust_saturation`); hue shift (turns,
+  `adjust_hue`), all in the "tf" convention and with per-pixel factors
+  (the kernels of `color_jitter`). Each step clips to [0, 1]. On a grey
+  `(H, W, 1)` image saturation and hue are the identity.
 
   Args:
-    image: `(H, W, 3)` float RGB image in [0, 1].
+    image: `(H, W, 3)` float RGB image in [0, 1], or `(H, W, 1)` grey.
     hue, saturation, brightness, contrast: scalars or `(H, W)` fields; None
       skips the step.
 
@@ -284,28 +292,35 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
     Image of the same shape and dtype in [0, 1]; all None returns the input.
 
   Raises:
-    ValueError: not a rank-3 image with 3 channels. TypeError: non-float.
+    ValueError: not a rank-3 image with 1 or 3 channels, or a concrete value
+      outside [0, 1]. TypeError: non-float.
 
   Example:
     >>> out = field_color(jnp.full((8, 8, 3), 0.5), brightness=0.1)
   """
-  image = checks.check_image(image, channels=(3,))
-  dtype = image.dtype
-  x = image.astype(jnp.promote_types(dtype, jnp.float32))
+  x, dtype = checks.image_in(image, channels=(1, 3))
   hw = x.shape[:2]
 
-  def field(f):
-    return jnp.broadcast_to(jnp.asarray(f, x.dtype), hw)
+  def field(f, exp):
+    f = jnp.broadcast_to(jnp.asarray(f, x.dtype), hw)
+    return jnp.exp(f) if exp else f
 
-  if brightness is not None:
-    x = jnp.clip(x * jnp.exp(field(brightness))[..., None], 0.0, 1.0)
-  if contrast is not None:
-    x = color_lib.adjust_contrast(x, jnp.exp(field(contrast))[..., None])
-  if saturation is not None:
-    x = color_lib.adjust_saturation(x, jnp.exp(field(saturation)))
-  if hue is not None:
-    x = color_lib.adjust_hue(x, field(hue))
-  return x.astype(dtype)
+  # The ops of color_jitter (0 brightness, 1 contrast, 2 saturation, 3 hue)
+  # with per-pixel factors, in this order, skipping those that are None.
+  steps = [(op, f) for op, f in enumerate((brightness, contrast, saturation,
+                                           hue)) if f is not None]
+  if not steps:
+    return checks.image_out(x, dtype)
+  one = jnp.ones((), x.dtype)
+  f_b = one if brightness is None else field(brightness, True)
+  f_c = one if contrast is None else field(contrast, True)
+  f_s = one if saturation is None else field(saturation, True)
+  d_h = jnp.zeros((), x.dtype) if hue is None else field(hue, False)
+  order = [op for op, _ in steps]
+  # Two or more steps run as a scan (one compiled step: see _color_steps).
+  order = np.asarray(order, np.int32) if len(order) > 1 else tuple(order)
+  out = color_lib._color_steps(x, order, f_b, f_c, f_s, d_h)  # pylint: disable=protected-access
+  return checks.image_out(out, dtype)
 
 
 @checks.with_channel_axis
@@ -323,7 +338,8 @@ def random_field_color(key: jax.Array, image: ArrayLike, *, hue: ArrayLike = 0.,
 
   Args:
     key: PRNG key.
-    image: `(H, W, 3)` float RGB image in [0, 1].
+    image: `(H, W, 3)` float RGB image in [0, 1], or `(H, W, 1)` grey (hue
+      and saturation then have no effect).
     hue: std of the hue-shift field, turns (>= 0, traced ok).
     saturation: std of the log saturation factor (>= 0, traced ok).
     brightness: std of the log brightness factor (>= 0, traced ok).
@@ -337,15 +353,16 @@ def random_field_color(key: jax.Array, image: ArrayLike, *, hue: ArrayLike = 0.,
     input exactly.
 
   Raises:
-    ValueError: not 3 channels, negative magnitude, bad length scale.
-    TypeError: bad key or non-float image.
+    ValueError: not 1 or 3 channels, negative magnitude, bad length scale,
+      or a concrete image value outside [0, 1]. TypeError: bad key or
+      non-float image.
 
   Example:
     >>> img = jnp.full((32, 32, 3), 0.5)
     >>> out = random_field_color(jax.random.key(0), img, hue=0.05)
   """
   checks.check_key(key)
-  image = checks.check_image(image, channels=(3,))
+  image = checks.check_image(image, channels=(1, 3))
   h, w, _ = image.shape
   f = sample_color_fields(key, (h, w), hue=hue, saturation=saturation,
                           brightness=brightness, contrast=contrast,
@@ -354,47 +371,74 @@ def random_field_color(key: jax.Array, image: ArrayLike, *, hue: ArrayLike = 0.,
 
 
 # Magnitudes per setting. Translation and length scale are fractions of the
-# image side (converted to pixels per call); the rest are field standard
-# deviations (radians, log-scale, shear, turns, log-factors).
+# image side (converted to pixels per call: `translation_fraction * side`);
+# the rest are field standard deviations (radians, log-scale, shear, turns,
+# log-factors).
 SETTINGS: dict[str, dict[str, float]] = {
-    "mild": dict(rotation=0.06, scale=0.05, shear=0.05, translation=0.01,
-                 hue=0.02, saturation=0.15, brightness=0.08, contrast=0.08,
-                 length_scale=0.25),
-    "medium": dict(rotation=0.15, scale=0.12, shear=0.12, translation=0.025,
-                   hue=0.05, saturation=0.3, brightness=0.18, contrast=0.18,
-                   length_scale=0.2),
-    "strong": dict(rotation=0.5, scale=0.35, shear=0.4, translation=0.08,
-                   hue=0.15, saturation=0.7, brightness=0.4, contrast=0.4,
-                   length_scale=0.12),
+    "mild": dict(rotation=0.06, scale=0.05, shear=0.05,
+                 translation_fraction=0.01, hue=0.02, saturation=0.15,
+                 brightness=0.08, contrast=0.08, length_scale_fraction=0.25),
+    "medium": dict(rotation=0.15, scale=0.12, shear=0.12,
+                   translation_fraction=0.025, hue=0.05, saturation=0.3,
+                   brightness=0.18, contrast=0.18, length_scale_fraction=0.2),
+    "strong": dict(rotation=0.5, scale=0.35, shear=0.4,
+                   translation_fraction=0.08, hue=0.15, saturation=0.7,
+                   brightness=0.4, contrast=0.4, length_scale_fraction=0.12),
 }
 
+# Override names before 0.2 (fractions of the side under pixel-unit names).
+_OLD_OVERRIDES = {"translation": "translation_fraction",
+                  "length_scale": "length_scale_fraction"}
 
-def random_field_augmentation(setting: str = "mild", **overrides: Any
-                              ) -> Callable[[jax.Array, jax.Array], jax.Array]:
-  """Builds `fn(key, image)` applying random field warp then colour.
+
+def field_augmentation(setting: str = "mild", **overrides: Any
+                       ) -> Callable[[jax.Array, jax.Array], jax.Array]:
+  """Builds `fn(key, image)`: random field warp, then random field colour.
 
   Args:
     setting: "mild" (objects clearly recognisable), "medium" or "strong"
       (visibly destroys structure); see `SETTINGS`.
-    **overrides: any of rotation, scale, shear, translation (fraction of the
-      image side), hue, saturation, brightness, contrast, length_scale
-      (fraction of the image side), plus mode, order, spectrum, nu. Set a
-      magnitude to 0 to drop that field.
+    **overrides: any of rotation, scale, shear (field standard deviations,
+      as in `random_field_warp`), translation_fraction (standard deviation
+      of the translation field as a fraction of the smaller image side),
+      hue, saturation, brightness, contrast (as in `random_field_color`),
+      length_scale_fraction (field length scale as a fraction of the
+      smaller side), plus mode, order, spectrum, nu. Set a magnitude to 0 to
+      drop that field. `translation=` and `length_scale=` are deprecated
+      spellings of the two fractions.
 
   Returns:
     `fn(key, image) -> image` for `(H, W, C)` images in [0, 1]; colour fields
-    need 3 channels (for other channel counts set the colour magnitudes to 0).
+    need 1 or 3 channels (for other channel counts set the colour magnitudes
+    to 0). The fractions become pixels, `fraction * min(H, W)`: the result
+    is `field_warp` then `field_color` with the fields of
+    `sample_warp_fields` / `sample_color_fields` at those pixel values, all
+    drawn in one `gaussian_random_field` call.
 
   Raises:
-    ValueError: unknown setting or override name.
+    ValueError: unknown setting or override name, a concrete negative
+      magnitude or a non-positive length scale.
 
   Example:
-    >>> aug = random_field_augmentation("mild", hue=0.0)
+    >>> aug = field_augmentation("mild", hue=0.0)
     >>> out = aug(jax.random.key(0), jnp.zeros((32, 32, 3)))
   """
   checks.check_choice(setting, "setting", list(SETTINGS))
   params = dict(SETTINGS[setting])
   extra = dict(mode="reflect", order=1, spectrum="gaussian", nu=1.5)
+  old = sorted(set(overrides) & set(_OLD_OVERRIDES))
+  if old:
+    deprecation.warn(
+        f"field_augmentation({', '.join(f'{k}=' for k in old)}) is "
+        "deprecated, use "
+        f"{', '.join(f'{_OLD_OVERRIDES[k]}=' for k in old)} (the same "
+        "fractions of the image side)", stacklevel=3)
+    for k in old:
+      new = _OLD_OVERRIDES[k]
+      if new in overrides:
+        raise TypeError(f"field_augmentation: got both the deprecated {k}= "
+                        f"and {new}=; pass only {new}=")
+      overrides[new] = overrides.pop(k)
   for name, value in overrides.items():
     if name in params:
       params[name] = value
@@ -403,27 +447,45 @@ def random_field_augmentation(setting: str = "mild", **overrides: Any
     else:
       raise ValueError(f"unknown override {name!r}; expected one of "
                        f"{sorted(list(params) + list(extra))}")
+  checks.check_positive(params["length_scale_fraction"],
+                        "length_scale_fraction")
+  for name in WARP_FIELDS[:3] + ("translation_fraction",) + COLOR_FIELDS:
+    checks.check_nonnegative(params[name], name)
 
-  def fn(key: jax.Array, image: ArrayLike) -> jax.Array:
-    image = checks.check_image(image)
+  @jax.jit
+  def compiled(key: jax.Array, image: jax.Array) -> jax.Array:
     h, w, _ = image.shape
     side = float(min(h, w))
-    ls = _times(params["length_scale"], side)
-    k_warp, k_color = jax.random.split(key)
-    out = random_field_warp(
-        k_warp, image, rotation=params["rotation"], scale=params["scale"],
-        shear=params["shear"], translation=_times(params["translation"], side),
-        length_scale=ls, mode=extra["mode"], order=extra["order"],
-        spectrum=extra["spectrum"], nu=extra["nu"])
-    colors = {n: params[n] for n in COLOR_FIELDS}
-    if all(_is_zero(v) for v in colors.values()):
+    magnitudes = dict(params)
+    magnitudes["translation"] = _times(params["translation_fraction"], side)
+    # Warp and colour fields share the length scale: one field sampling
+    # call (one FFT) for all of them, as random_field_warp and
+    # random_field_color each do for theirs.
+    names = WARP_FIELDS + COLOR_FIELDS
+    f = _sample(key, names, tuple(magnitudes[n] for n in names),
+                (1, 1, 1, 2, 1, 1, 1, 1), (h, w),
+                _times(params["length_scale_fraction"], side), jnp.float32,
+                extra["spectrum"], extra["nu"])
+    out = field_warp(image, mode=extra["mode"], order=extra["order"],
+                     **{n: f[n] for n in WARP_FIELDS})
+    colors = {n: f[n] for n in COLOR_FIELDS}
+    if all(v is None for v in colors.values()):
       return out
-    return random_field_color(k_color, out, length_scale=ls,
-                              spectrum=extra["spectrum"], nu=extra["nu"],
-                              **colors)
+    return field_color(out, **colors)
+
+  def fn(key: jax.Array, image: ArrayLike) -> jax.Array:
+    # One compiled function (as the SimCLR presets), the image checked first
+    # while it is still concrete.
+    checks.check_key(key)
+    return compiled(key, checks.check_image(image))
 
   return fn
 
 
 def _times(x, side):
   return x * side if isinstance(x, (int, float)) else jnp.asarray(x) * side
+
+
+random_field_augmentation = deprecation.alias(
+    field_augmentation, "jaxaug.random_field_augmentation",
+    "jaxaug.presets.field_augmentation")

@@ -34,10 +34,21 @@ from jaxaug._src import checks
 _MIN_SIGMA = 1e-4
 
 
+def simclr_kernel_size(hw: tuple[int, int]) -> int:
+  """SimCLR's blur kernel size for an image of spatial size `hw`.
+
+  SimCLR (google-research/simclr, `data_util.random_blur`) uses a kernel of
+  10% of the side: `kernel_size = side // 10`, `radius = kernel_size // 2`,
+  `2 * radius + 1` taps (23 at 224 px, 3 at 32 px, 1 below 20 px). The
+  smaller side is used for non-square images. The one place jaxaug computes
+  this rule (`gaussian_blur`'s default and the SimCLR presets).
+  """
+  return 2 * ((min(hw[0], hw[1]) // 10) // 2) + 1
+
+
 def _check_kernel_size(kernel_size, image_shape) -> int:
   if kernel_size is None:
-    # SimCLR: kernel size 10% of the side, made odd (radius = side // 20).
-    return 2 * ((min(image_shape[:2]) // 10) // 2) + 1
+    return simclr_kernel_size(image_shape[:2])
   if isinstance(kernel_size, bool) or not isinstance(
       kernel_size, (int, np.integer)):
     raise TypeError(f"kernel_size must be a static Python int, got "
@@ -131,18 +142,16 @@ def gaussian_blur(image: ArrayLike, sigma: ArrayLike, *,
   Raises:
     TypeError: non-float image or non-int `kernel_size`.
     ValueError: wrong rank, even or non-positive `kernel_size`, bad `sigma`
-      shape, or a concrete negative `sigma`.
+      shape, a concrete negative `sigma`, or a concrete image value outside
+      [0, 1].
 
   Example:
     >>> blurred = gaussian_blur(jnp.ones((32, 32, 3)), 1.5, kernel_size=7)
   """
-  image = checks.check_image(image)
   _check_sigma(sigma)
-  kernel_size = _check_kernel_size(kernel_size, image.shape)
-  dtype = image.dtype
-  x = image.astype(jnp.promote_types(dtype, jnp.float32))
-  out = _gaussian_blur(x, sigma, kernel_size)
-  return jnp.clip(out, 0., 1.).astype(dtype)
+  x, dtype = checks.image_in(image)
+  kernel_size = _check_kernel_size(kernel_size, x.shape)
+  return checks.image_out(_gaussian_blur(x, sigma, kernel_size), dtype)
 
 
 @checks.with_channel_axis
@@ -152,7 +161,7 @@ def random_gaussian_blur(key: jax.Array, image: ArrayLike, *,
   """`gaussian_blur` with sigma drawn uniformly from the `sigma` interval.
 
   SimCLR's ImageNet recipe: `sigma=(0.1, 2.0)`, kernel 10% of the side
-  (the default), applied with probability 0.5 (wrap in `random_apply`).
+  (the default), applied with probability 0.5 (wrap in `with_probability`).
 
   Args:
     key: PRNG key (`jax.random.key`).
@@ -172,11 +181,6 @@ def random_gaussian_blur(key: jax.Array, image: ArrayLike, *,
   """
   checks.check_key(key)
   low, high = checks.check_interval(sigma, "sigma", 0.)
-  image = checks.check_image(image)
-  kernel_size = _check_kernel_size(kernel_size, image.shape)
-  dtype = image.dtype
-  x = image.astype(jnp.promote_types(dtype, jnp.float32))
-  s = jax.random.uniform(key, (), x.dtype, jnp.asarray(low, x.dtype),
-                         jnp.asarray(high, x.dtype))
-  out = _gaussian_blur(x, s, kernel_size)
-  return jnp.clip(out, 0., 1.).astype(dtype)
+  s = jax.random.uniform(key, (), jnp.float32, jnp.asarray(low, jnp.float32),
+                         jnp.asarray(high, jnp.float32))
+  return gaussian_blur(image, s, kernel_size=kernel_size)

@@ -32,7 +32,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxaug._src import boxes
 from jaxaug._src import checks
+from jaxaug._src import deprecation
 from jaxaug._src import resample
 
 ArrayLike = jax.typing.ArrayLike
@@ -84,8 +86,8 @@ def geometric_op(fn: Any) -> Optional[GeometricOp]:
   """Returns the `GeometricOp` of a fusable callable, or None.
 
   Recognises: objects carrying a `__jaxaug_geometric__` attribute (a
-  `GeometricOp`; set by `random_apply`, `chain`, `one_of`, `random_order`
-  around geometric ops), registered random geometric functions, and
+  `GeometricOp`; set by `with_probability`, `chain`, `one_of`,
+  `in_random_order` around geometric ops), registered random geometric functions, and
   `functools.partial(fn, **options)` of them (keyword options only; a
   `channel_axis` other than -1 is not fusable).
 
@@ -232,13 +234,9 @@ def _coin(key: jax.Array, probability) -> jax.Array:
   return jax.random.uniform(key) < probability
 
 
-def _uniform(key, interval, name, lo=-np.inf, hi=np.inf, shape=()):
-  low, high = checks.check_interval(interval, name, lo, hi)
-  return jax.random.uniform(key, shape, jnp.float32, _f32(low), _f32(high))
-
-
 def _resample_options(order, mode, cval):
-  return resample.check_order(order), resample.normalize_mode(mode), cval
+  return (resample.check_order(order), resample.normalize_mode(mode),
+          resample.check_cval(cval))
 
 
 # --------------------------------------------------------------------------
@@ -304,7 +302,7 @@ def random_flip_left_right(key: jax.Array, image: ArrayLike, *,
   checks.check_key(key)
   image = checks.check_image(image)
   checks.check_probability(probability, "probability")
-  return jnp.where(_coin(key, probability), image[:, ::-1], image)
+  return jnp.where(_coin(key, probability), flip_left_right(image), image)
 
 
 @checks.with_channel_axis
@@ -317,7 +315,7 @@ def random_flip_up_down(key: jax.Array, image: ArrayLike, *,
   checks.check_key(key)
   image = checks.check_image(image)
   checks.check_probability(probability, "probability")
-  return jnp.where(_coin(key, probability), image[::-1], image)
+  return jnp.where(_coin(key, probability), flip_up_down(image), image)
 
 
 @checks.with_channel_axis
@@ -364,7 +362,7 @@ def random_rot90(key: jax.Array, image: ArrayLike) -> jax.Array:
   n = 4 if square else 2
   k = jax.random.randint(key, (), 0, n)
   ks = (0, 1, 2, 3) if square else (0, 2)
-  branches = [functools.partial(jnp.rot90, k=kk, axes=(0, 1)) for kk in ks]
+  branches = [functools.partial(rot90, k=kk) for kk in ks]
   return jax.lax.switch(k, branches, image)
 
 
@@ -391,7 +389,8 @@ def affine_transform(image: ArrayLike,
       (linear part only).
     output_shape: static `(out_h, out_w)` (or int); default `(H, W)`.
     order: 0 nearest, 1 bilinear, 3 bicubic (see `map_coordinates`).
-    mode: "reflect", "constant", "edge"/"nearest" or "wrap".
+    mode: "reflect", "mirror", "constant", "edge"/"nearest" or "wrap"
+      (see `map_coordinates`).
     cval: fill value for mode "constant".
 
   Returns:
@@ -457,18 +456,19 @@ def rotate(image: ArrayLike,
 
 @checks.with_channel_axis
 def translate(image: ArrayLike,
-              offset: ArrayLike,
+              translation: ArrayLike,
               *,
               order: int = 1,
               mode: str = "reflect",
               cval: ArrayLike = 0.0) -> jax.Array:
-  """Moves the content by `offset = (dy, dx)` pixels (down, right).
+  """Moves the content by `translation = (dy, dx)` pixels (down, right).
 
-  Same convention as `scipy.ndimage.shift`. Fractional offsets interpolate.
+  Same convention as `scipy.ndimage.shift`. Fractional translations
+  interpolate. (The keyword was called `offset` before 0.2.)
 
   Args:
     image: `(H, W, C)` float image in [0, 1].
-    offset: `(dy, dx)` in pixels, or a scalar for both; may be traced.
+    translation: `(dy, dx)` in pixels, or a scalar for both; may be traced.
     order, mode, cval: resampling options (see `affine_transform`).
 
   Returns:
@@ -479,7 +479,7 @@ def translate(image: ArrayLike,
     (8, 8, 3)
   """
   image = checks.check_image(image)
-  off = jnp.broadcast_to(_f32(offset), (2,))
+  off = jnp.broadcast_to(_f32(translation), (2,))
   m = _translation(-off[0], -off[1])
   return apply_matrix(image, m, image.shape[:2], order=order,
                       mode=resample.normalize_mode(mode), cval=cval,
@@ -488,16 +488,18 @@ def translate(image: ArrayLike,
 
 @checks.with_channel_axis
 def scale(image: ArrayLike,
-          factor: ArrayLike,
+          scale: ArrayLike,  # pylint: disable=redefined-outer-name
           *,
           order: int = 1,
           mode: str = "reflect",
           cval: ArrayLike = 0.0) -> jax.Array:
   """Zooms about the image centre, keeping the shape.
 
+  (The keyword `scale` was called `factor` before 0.2.)
+
   Args:
     image: `(H, W, C)` float image in [0, 1].
-    factor: zoom factor (> 1 enlarges the content), scalar or `(fy, fx)`;
+    scale: zoom factor (> 1 enlarges the content), scalar or `(fy, fx)`;
       may be traced. Values are kept away from 0.
     order, mode, cval: resampling options (see `affine_transform`).
 
@@ -509,8 +511,8 @@ def scale(image: ArrayLike,
     (8, 8, 3)
   """
   image = checks.check_image(image)
-  checks.check_positive(factor, "factor")
-  return apply_matrix(image, scale_matrix(factor, image.shape[:2]),
+  checks.check_positive(scale, "scale")
+  return apply_matrix(image, scale_matrix(scale, image.shape[:2]),
                       image.shape[:2], order=order,
                       mode=resample.normalize_mode(mode), cval=cval,
                       axis_aligned=True)
@@ -547,25 +549,26 @@ def shear(image: ArrayLike,
                           order=order, mode=mode, cval=cval)
 
 
-def _rotate_builder(*, angle_range=(-math.pi / 6, math.pi / 6), order=1,
+def _rotate_builder(*, angle=(-math.pi / 6, math.pi / 6), order=1,
                     mode="reflect", cval=0.0) -> GeometricOp:
   order, mode, cval = _resample_options(order, mode, cval)
-  checks.check_interval(angle_range, "angle_range")
+  checks.check_interval(angle, "angle")
 
   def sample(key, hw):
-    angle = _uniform(key, angle_range, "angle_range")
-    return rotation_matrix(angle, hw), tuple(hw)
+    return rotation_matrix(checks.uniform(key, angle, "angle"), hw), tuple(hw)
 
   return GeometricOp(sample, order, mode, cval)
 
 
-def _translate_builder(*, translation=(-0.1, 0.1), order=1, mode="reflect",
-                       cval=0.0) -> GeometricOp:
+def _translate_builder(*, translation_fraction=(-0.1, 0.1), order=1,
+                       mode="reflect", cval=0.0) -> GeometricOp:
   order, mode, cval = _resample_options(order, mode, cval)
-  checks.check_interval(translation, "translation", -1.0, 1.0)
+  checks.check_interval(translation_fraction, "translation_fraction", -1.0,
+                        1.0)
 
   def sample(key, hw):
-    frac = _uniform(key, translation, "translation", shape=(2,))
+    frac = checks.uniform(key, translation_fraction, "translation_fraction",
+                          shape=(2,))
     return _translation(-frac[0] * hw[0], -frac[1] * hw[1]), tuple(hw)
 
   return GeometricOp(sample, order, mode, cval, axis_aligned=True)
@@ -598,30 +601,32 @@ def _shear_builder(*, shear=(-0.2, 0.2), order=1, mode="reflect",  # pylint: dis
   checks.check_interval(shear, "shear")
 
   def sample(key, hw):
-    return shear_matrix(_uniform(key, shear, "shear"), hw), tuple(hw)
+    return shear_matrix(checks.uniform(key, shear, "shear"), hw), tuple(hw)
 
   return GeometricOp(sample, order, mode, cval)
 
 
-def _affine_builder(*, rotation=(-math.pi / 6, math.pi / 6), scale=(0.9, 1.1),  # pylint: disable=redefined-outer-name
-                    shear=(0.0, 0.0), translation=(0.0, 0.0), order=1,  # pylint: disable=redefined-outer-name
-                    mode="reflect", cval=0.0) -> GeometricOp:
+def _affine_builder(*, angle=(-math.pi / 6, math.pi / 6), scale=(0.9, 1.1),  # pylint: disable=redefined-outer-name
+                    shear=(0.0, 0.0), translation_fraction=(0.0, 0.0),  # pylint: disable=redefined-outer-name
+                    order=1, mode="reflect", cval=0.0) -> GeometricOp:
   order, mode, cval = _resample_options(order, mode, cval)
-  checks.check_interval(rotation, "rotation")
+  checks.check_interval(angle, "angle")
   checks.check_interval(scale, "scale", 0.0)
   checks.check_positive(scale[0], "scale[0]")
   checks.check_interval(shear, "shear")
-  checks.check_interval(translation, "translation", -1.0, 1.0)
+  checks.check_interval(translation_fraction, "translation_fraction", -1.0,
+                        1.0)
 
   def sample(key, hw):
     k_rot, k_scale, k_shear, k_trans = jax.random.split(key, 4)
-    angle = _uniform(k_rot, rotation, "rotation")
+    theta = checks.uniform(k_rot, angle, "angle")
     factor = _log_uniform(k_scale, scale, "scale")
-    sh = _uniform(k_shear, shear, "shear")
-    frac = _uniform(k_trans, translation, "translation", shape=(2,))
+    sh = checks.uniform(k_shear, shear, "shear")
+    frac = checks.uniform(k_trans, translation_fraction,
+                          "translation_fraction", shape=(2,))
     # Forward map A = R(angle) . diag(factor) . Shear(sh) about the centre,
     # then a shift; the matrix is its inverse (output -> input).
-    c, s = jnp.cos(angle), jnp.sin(angle)
+    c, s = jnp.cos(theta), jnp.sin(theta)
     r_inv = _linear(c, s, -s, c)
     s_inv = _linear(1.0 / factor, 0.0, 0.0, 1.0 / factor)
     sh_inv = _linear(1.0, 0.0, -sh, 1.0)
@@ -632,8 +637,22 @@ def _affine_builder(*, rotation=(-math.pi / 6, math.pi / 6), scale=(0.9, 1.1),  
   return GeometricOp(sample, order, mode, cval)
 
 
+_rotate_builder = deprecation.renamed_options(
+    _rotate_builder, deprecation.renamed({"angle_range": "angle"}),
+    ["angle_range"], name="random_rotate")
+_translate_builder = deprecation.renamed_options(
+    _translate_builder,
+    deprecation.renamed({"translation": "translation_fraction"}),
+    ["translation"], name="random_translate")
+_affine_builder = deprecation.renamed_options(
+    _affine_builder,
+    deprecation.renamed({"rotation": "angle",
+                         "translation": "translation_fraction"}),
+    ["rotation", "translation"], name="random_affine")
+
 _RESAMPLE_ARGS = """    order: static interpolation order (0, 1, 3).
-    mode: static boundary mode ("reflect", "constant", "edge", "wrap").
+    mode: static boundary mode ("reflect", "mirror", "constant", "edge",
+      "wrap"; see `map_coordinates`).
     cval: fill value for mode "constant"."""
 
 random_rotate = checks.with_channel_axis(_make_random_op(
@@ -642,7 +661,8 @@ random_rotate = checks.with_channel_axis(_make_random_op(
   Args:
     key: PRNG key.
     image: `(H, W, C)` float image in [0, 1].
-    angle_range: `(low, high)` in radians, counter-clockwise (see `rotate`).
+    angle: `(low, high)` range of the angle in radians, counter-clockwise
+      (see `rotate`); default +-pi/6.
 {_RESAMPLE_ARGS}
 
   Returns:
@@ -659,8 +679,10 @@ random_translate = checks.with_channel_axis(_make_random_op(
   Args:
     key: PRNG key.
     image: `(H, W, C)` float image in [0, 1].
-    translation: `(low, high)` offset as a FRACTION of the height (rows) and
-      width (columns), each drawn uniformly; in [-1, 1].
+    translation_fraction: `(low, high)` range of the translation as a
+      fraction of the height (rows) and width (columns), each drawn
+      uniformly; in [-1, 1]. The translation in pixels, `fraction * side`,
+      is what `translate` takes.
 {_RESAMPLE_ARGS}
 
   Returns:
@@ -710,16 +732,17 @@ random_affine = checks.with_channel_axis(_make_random_op(
     f"""Random rotation, scale, shear and translation in one resampling pass.
 
   The content is sheared (`shear`), zoomed (`scale`, isotropic) and rotated
-  (`rotation`) about the centre, then shifted (`translation`): forward map
-  `x -> R S Sh (x - c) + c + t`.
+  (`angle`) about the centre, then shifted (`translation_fraction` times the
+  image size): forward map `x -> R S Sh (x - c) + c + t`.
 
   Args:
     key: PRNG key.
     image: `(H, W, C)` float image in [0, 1].
-    rotation: `(low, high)` radians, counter-clockwise; default +-pi/6.
+    angle: `(low, high)` radians, counter-clockwise; default +-pi/6.
     scale: `(low, high)` zoom factors, log-uniform; default (0.9, 1.1).
     shear: `(low, high)` shear coefficients; default (0, 0).
-    translation: `(low, high)` fraction of height/width; default (0, 0).
+    translation_fraction: `(low, high)` fraction of height/width; default
+      (0, 0).
 {_RESAMPLE_ARGS}
 
   Returns:
@@ -782,45 +805,28 @@ def resized_crop(image: ArrayLike,
 def sample_resized_crop_box(key: jax.Array, hw: tuple[int, int], *,
                             area=(0.08, 1.0),
                             aspect_ratio=(3 / 4, 4 / 3),
-                            attempts: int = 10) -> jax.Array:
+                            attempts: int = boxes.ATTEMPTS) -> jax.Array:
   """Samples an Inception/SimCLR crop box `(top, left, height, width)`.
 
-  As torchvision's `RandomResizedCrop`: area fraction uniform in `area`,
-  aspect ratio (width / height) log-uniform in `aspect_ratio`; the first of
-  `attempts` vectorised draws that fits is used, else the central crop with
-  the image's aspect ratio clipped to `aspect_ratio`. Box sides are not
-  rounded to integers (the resampler handles fractional boxes).
+  As torchvision's `RandomResizedCrop`: `boxes.sample_box` (area fraction
+  uniform in `area`, aspect ratio width / height log-uniform in
+  `aspect_ratio`, the first of `attempts` draws that fits), else the central
+  crop with the image's aspect ratio clipped to `aspect_ratio`. Box sides
+  are not rounded to integers (the resampler handles fractional boxes).
   """
   h, w = hw
-  lo_a, hi_a = checks.check_interval(area, "area", 0.0, 1.0)
-  checks.check_positive(lo_a, "area[0]")
-  lo_r, hi_r = checks.check_interval(aspect_ratio, "aspect_ratio", 0.0)
-  checks.check_positive(lo_r, "aspect_ratio[0]")
-  k_area, k_ratio, k_top, k_left = jax.random.split(key, 4)
-  frac = jax.random.uniform(k_area, (attempts,), jnp.float32, _f32(lo_a),
-                            _f32(hi_a))
-  log_r = jax.random.uniform(k_ratio, (attempts,), jnp.float32,
-                             jnp.log(_f32(lo_r)), jnp.log(_f32(hi_r)))
-  ratio = jnp.exp(log_r)
-  target = frac * (h * w)
-  cw = jnp.sqrt(target * ratio)
-  ch = jnp.sqrt(target / ratio)
-  ok = (cw <= w) & (ch <= h) & (cw > 0) & (ch > 0)
-  first = jnp.argmax(ok)
-  found = ok[first]
-  cw, ch = cw[first], ch[first]
-  u_top = jax.random.uniform(k_top, (attempts,))[first]
-  u_left = jax.random.uniform(k_left, (attempts,))[first]
+  checks.check_positive(checks.check_interval(area, "area", 0.0, 1.0)[0],
+                        "area[0]")
+  box, found = boxes.sample_box(key, hw, area=area, aspect_ratio=aspect_ratio,
+                                integer=False, attempts=attempts)
+  lo_r, hi_r = aspect_ratio
   # Fallback: whole image with its aspect ratio clipped into the range.
   in_ratio = w / h
   fw = jnp.where(in_ratio > hi_r, h * _f32(hi_r), float(w))
   fh = jnp.where(in_ratio < lo_r, w / _f32(lo_r), float(h))
   fw, fh = jnp.minimum(fw, w), jnp.minimum(fh, h)
-  ch = jnp.where(found, ch, fh)
-  cw = jnp.where(found, cw, fw)
-  top = jnp.where(found, u_top * (h - ch), (h - ch) / 2)
-  left = jnp.where(found, u_left * (w - cw), (w - cw) / 2)
-  return jnp.stack([top, left, ch, cw])
+  fallback = jnp.stack([(h - fh) / 2, (w - fw) / 2, fh, fw])
+  return jnp.where(found, box, fallback)
 
 
 def _resized_crop_builder(*, size, area=(0.08, 1.0),
@@ -943,8 +949,9 @@ def center_crop(image: ArrayLike, *, size: Size) -> jax.Array:
   return image[top:top + ch, left:left + cw]
 
 
-_PAD_MODES = {"constant": "constant", "reflect": "symmetric", "edge": "edge",
-              "nearest": "edge", "wrap": "wrap"}
+_PAD_MODES = {"constant": "constant", "reflect": "symmetric",
+              "mirror": "reflect", "edge": "edge", "nearest": "edge",
+              "wrap": "wrap"}
 
 
 @checks.with_channel_axis
@@ -960,8 +967,9 @@ def pad(image: ArrayLike,
     padding: static non-negative ints: `p` (all sides), `(ph, pw)`, or
       `((top, bottom), (left, right))`.
     mode: "constant" (`cval`), "reflect" (half-sample symmetric, numpy
-      "symmetric"), "edge"/"nearest" or "wrap".
-    cval: fill value for mode "constant" (may be traced).
+      "symmetric"), "mirror" (whole-sample symmetric, numpy "reflect"),
+      "edge"/"nearest" or "wrap".
+    cval: fill value for mode "constant", in [0, 1] (may be traced).
 
   Returns:
     `(H + top + bottom, W + left + right, C)` image.
@@ -990,9 +998,18 @@ def pad(image: ArrayLike,
   pw = [tuple(int(v) for v in row) for row in widths] + [(0, 0)]
   np_mode = _PAD_MODES[mode]
   if np_mode == "constant":
-    return jnp.pad(image, pw, mode="constant",
-                   constant_values=jnp.asarray(cval, image.dtype))
+    fill = checks.clip(jnp.asarray(resample.check_cval(cval), image.dtype))
+    return jnp.pad(image, pw, mode="constant", constant_values=fill)
   return jnp.pad(image, pw, mode=np_mode)
+
+
+# --------------------------------------------------------------------------
+# Deprecated keyword spellings of the deterministic ops (one release).
+
+translate = deprecation.renamed_options(
+    translate, deprecation.renamed({"offset": "translation"}), ["offset"])
+scale = deprecation.renamed_options(
+    scale, deprecation.renamed({"factor": "scale"}), ["factor"])
 
 
 # --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any, Optional
 import jax
 import jax.numpy as jnp
 
+from jaxaug._src import boxes
 from jaxaug._src import checks
 
 
@@ -64,11 +65,7 @@ def _prepare(key: Any, images: Any, labels: Any,
 def _paste_box(images: jax.Array, partner: jax.Array, top: jax.Array,
                left: jax.Array, box_h: jax.Array,
                box_w: jax.Array) -> jax.Array:
-  h, w = images.shape[1:3]
-  rows = jnp.arange(h)[:, None, None]
-  cols = jnp.arange(w)[None, :, None]
-  mask = ((rows >= top) & (rows < top + box_h) & (cols >= left) &
-          (cols < left + box_w))
+  mask = boxes.box_mask(images.shape[1:3], top, left, box_h, box_w)
   return jnp.where(mask, partner, images)
 
 
@@ -111,10 +108,11 @@ def mixup(key: jax.Array, images: jax.typing.ArrayLike,
   k_lam, k_perm = jax.random.split(key)
   lam = jax.random.beta(k_lam, alpha, alpha)
   perm = jax.random.permutation(k_perm, images.shape[0])
-  lam_x = lam.astype(images.dtype)
-  mixed = lam_x * images + (1 - lam_x) * images[perm]
+  x = images.astype(checks.compute_dtype(images.dtype))
+  lam_x = lam.astype(x.dtype)
+  mixed = lam_x * x + (1 - lam_x) * x[perm]
   mixed_labels = lam * labels + (1 - lam) * labels[perm]
-  return jnp.clip(mixed, 0.0, 1.0).astype(images.dtype), mixed_labels
+  return checks.image_out(mixed, images.dtype), mixed_labels
 
 
 def cutmix(key: jax.Array, images: jax.typing.ArrayLike,
@@ -217,12 +215,12 @@ def resizemix(key: jax.Array, images: jax.typing.ArrayLike,
   # because nothing is pasted then.
   sy = jnp.maximum(box_h, 1.0) / h
   sx = jnp.maximum(box_w, 1.0) / w
+  x = images.astype(checks.compute_dtype(images.dtype))
   small = jax.image.scale_and_translate(
-      images[perm], images.shape, (1, 2),
-      jnp.stack([sy, sx]).astype(jnp.float32),
+      x[perm], x.shape, (1, 2), jnp.stack([sy, sx]).astype(jnp.float32),
       jnp.stack([top, left]).astype(jnp.float32), method="linear",
       antialias=True)
-  small = jnp.clip(small, 0.0, 1.0).astype(images.dtype)
+  small = checks.image_out(small, images.dtype)
   mixed = _paste_box(images, small, top, left, box_h, box_w)
   pasted = box_h * box_w / (h * w)
   mixed_labels = (1 - pasted) * labels + pasted * labels[perm]

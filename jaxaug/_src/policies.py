@@ -26,10 +26,12 @@ Op table (`m` = magnitude fraction in [0, 1], i.e. bin / (num_bins - 1);
 |12 | autocontrast | -                          | -                        |        |
 |13 | equalize     | -                          | -                        |        |
 
-Semantics follow torchvision/PIL on float images: brightness multiplies
-(blend with black), color blends with the BT.601 grey image (PIL
-`ImageEnhance.Color`; identity for 1-channel images), contrast blends with
-the mean grey level (PIL `ImageEnhance.Contrast`), sharpness is
+Semantics follow torchvision/PIL on float images (the "torchvision" colour
+convention of `jaxaug`): brightness multiplies (`scale_brightness`, a blend
+with black), color blends with the luma image (`adjust_saturation(...,
+convention="torchvision")`, PIL `ImageEnhance.Color`; identity for 1-channel
+images), contrast blends with the mean grey level (`adjust_contrast(...,
+convention="torchvision")`, PIL `ImageEnhance.Contrast`), sharpness is
 `jaxaug.adjust_sharpness`, posterize/solarize/autocontrast/equalize are the
 `jaxaug` ops (solarize inverts values `>= threshold`, so at `m = 0` only
 pure white is inverted, as in torchvision). The geometric ops act about the
@@ -72,12 +74,6 @@ def _max_values(hw: tuple[int, int], wide: bool) -> tuple[float, ...]:
   return (0., shear, shear, tx, ty, rot, enh, enh, enh, enh, 0., 0., 0., 0.)
 
 
-def _grey(x: jax.Array) -> jax.Array:
-  if x.shape[-1] == 1:
-    return x
-  return color.rgb_to_grayscale(x, keep_channels=True)
-
-
 def apply_op(image: jax.typing.ArrayLike, op_index: Any, level: Any, *,
              sign: Any = 1.0, wide: bool = False,
              fill: Any = 0.5) -> jax.Array:
@@ -94,9 +90,7 @@ def apply_op(image: jax.typing.ArrayLike, op_index: Any, level: Any, *,
   Returns:
     The augmented image, same shape and dtype, in [0, 1].
   """
-  image = checks.check_image(image, channels=(1, 3))
-  dtype = image.dtype
-  x = image.astype(jnp.promote_types(dtype, jnp.float32))
+  x, dtype = checks.image_in(image, channels=(1, 3))
   h, w = x.shape[:2]
   idx = jnp.clip(jnp.asarray(op_index, jnp.int32), 0, NUM_OPS - 1)
   level = jnp.clip(jnp.asarray(level, jnp.float32), 0.0, 1.0)
@@ -123,22 +117,17 @@ def apply_op(image: jax.typing.ArrayLike, op_index: Any, level: Any, *,
   warped = geometric.affine_transform(x, matrix, order=1, mode="constant",
                                       cval=fill)
 
-  clip = lambda y: jnp.clip(y, 0.0, 1.0)
   max_bits_drop = 6.0 if wide else 4.0
   bits = 8 - jnp.round(level * max_bits_drop).astype(jnp.int32)
 
   def brightness(y):
-    return clip(y * (1.0 + v))
+    return color.scale_brightness(y, 1.0 + v)
 
   def color_op(y):
-    if y.shape[-1] == 1:
-      return y
-    g = _grey(y)
-    return clip(g + (1.0 + v) * (y - g))
+    return color.adjust_saturation(y, 1.0 + v, convention="torchvision")
 
   def contrast(y):
-    mean = jnp.mean(_grey(y))
-    return clip(mean + (1.0 + v) * (y - mean))
+    return color.adjust_contrast(y, 1.0 + v, convention="torchvision")
 
   geo = lambda y: warped
   branches = [
@@ -150,7 +139,7 @@ def apply_op(image: jax.typing.ArrayLike, op_index: Any, level: Any, *,
       color.equalize,
   ]
   out = lax.switch(idx, branches, x)
-  return clip(out).astype(dtype)
+  return checks.image_out(out, dtype)
 
 
 def _check_bins(num_magnitude_bins: Any) -> int:

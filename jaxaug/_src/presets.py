@@ -1,11 +1,14 @@
 """Ready-made augmentation pipelines: SimCLR recipes and random fields.
 
-Every preset returns `fn(key, image) -> image` for one `(H, W, C)` float RGB
-image in [0, 1] (convert uint8 images with `jaxaug.to_float` first; integer
+Every preset returns `fn(key, image) -> image` for one `(H, W, C)` float
+image in [0, 1], RGB (C = 3) or grey (C = 1), or another layout with
+`channel_axis=` (convert uint8 images with `jaxaug.to_float` first; integer
 images raise a TypeError). Presets that crop return `(size, size, C)` (or
 `(size_h, size_w, C)`) whatever the input size. Pipelines are built with
 `jaxaug.chain`, so the random resized crop and the flip are fused into one
-resampling pass. Each returned function carries an `ops` attribute: the
+resampling pass, and run as one `jax.jit`-compiled function (the image is
+checked first), so a callable given for the `random_field` slot must be
+jittable. Each returned function carries an `ops` attribute: the
 `(name, fn)` steps in the order they run, for inspection.
 """
 
@@ -21,6 +24,7 @@ import jax.numpy as jnp
 from jaxaug._src import checks
 from jaxaug._src import color
 from jaxaug._src import compose
+from jaxaug._src import deprecation
 from jaxaug._src import field_augment
 from jaxaug._src import filters
 from jaxaug._src import geometric
@@ -28,52 +32,29 @@ from jaxaug._src import geometric
 Augmentation = Callable[[jax.Array, jax.Array], jax.Array]
 RandomFieldSpec = Union[None, str, Mapping[str, Any], Augmentation]
 
+field_augmentation = field_augment.field_augmentation
 
-# The named random field settings: magnitude and length scale of each field
-# (read-only view of the table the random field module uses).
+# The named random field settings: magnitude of each field and its length
+# scale (read-only view of the table `field_augmentation` starts from).
 RANDOM_FIELD_SETTINGS: Mapping[str, Mapping[str, float]] = types.MappingProxyType(
     {name: types.MappingProxyType(dict(values))
      for name, values in field_augment.SETTINGS.items()})
 
 
-def random_field(setting: str = "mild", **overrides: Any) -> Augmentation:
-  """Random field augmentation (geometric warp + colour) with a preset.
-
-  Thin wrapper over `random_field_augmentation` of the random field module:
-  a named setting ("mild", "medium", "strong"; "mild" keeps the object
-  recognisable, as the paper recommends) whose field magnitudes and length
-  scales can be overridden by keyword (e.g. `rotation=0.2`).
-
-  Args:
-    setting: name of the starting setting.
-    **overrides: keyword options replacing those of the setting (see
-      `jaxaug.random_field_warp` and `jaxaug.random_field_color`).
-
-  Returns:
-    `fn(key, image) -> image` for `(H, W, 3)` float images in [0, 1],
-    keeping shape and dtype.
-
-  Raises:
-    ValueError: unknown setting or option (raised by the field module).
-
-  Example:
-    >>> import jax, jax.numpy as jnp, jaxaug
-    >>> aug = jaxaug.presets.random_field("mild", rotation=0.1)
-    >>> aug(jax.random.key(0), jnp.full((32, 32, 3), .5)).shape
-    (32, 32, 3)
-  """
-  return field_augment.random_field_augmentation(setting, **overrides)
+random_field = deprecation.alias(field_augmentation,
+                                 "jaxaug.presets.random_field",
+                                 "jaxaug.presets.field_augmentation")
 
 
 def _field_op(spec: RandomFieldSpec) -> Optional[Augmentation]:
   if spec is None:
     return None
   if isinstance(spec, str):
-    return random_field(spec)
+    return field_augmentation(spec)
   if isinstance(spec, Mapping):
     options = dict(spec)
     setting = options.pop("setting", "mild")
-    return random_field(setting, **options)
+    return field_augmentation(setting, **options)
   if callable(spec):
     return spec
   raise TypeError(f"random_field must be None, a setting name ('mild', "
@@ -81,20 +62,21 @@ def _field_op(spec: RandomFieldSpec) -> Optional[Augmentation]:
                   f"fn(key, image), got {type(spec).__name__}")
 
 
-def _blur_kernel_size(size: tuple[int, int]) -> int:
-  # SimCLR: kernel_size = side // 10, radius = kernel_size // 2, taps =
-  # 2 * radius + 1 (23 at 224 px, 3 at 32 px).
-  return max(1, (min(size) // 10) // 2 * 2 + 1)
-
-
-def _pipeline(steps: Sequence[tuple[str, Augmentation]],
-              doc: str) -> Augmentation:
-  chained = compose.chain(*(fn for _, fn in steps))
+def _pipeline(steps: Sequence[tuple[str, Augmentation]], doc: str, *,
+              channel_axis: int = -1) -> Augmentation:
+  # One compiled function for the whole pipeline (inlined under an outer
+  # jit). Eagerly, and under an eager jax.grad, the steps would otherwise run
+  # op by op: the gradient of the mild random-field preset took 2x longer to
+  # compile that way. The image is checked before, while still concrete.
+  chained = jax.jit(compose.chain(*(fn for _, fn in steps)))
 
   def augment(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
     checks.check_key(key)
-    image = checks.check_image(image, channels=(3,))
-    return chained(key, image)
+    image = checks.check_image(image, channels=(1, 3),
+                               channel_axis=channel_axis)
+    axis = channel_axis % 3
+    out = chained(key, jnp.moveaxis(image, axis, -1))
+    return jnp.moveaxis(out, -1, axis)
 
   augment.ops = tuple(steps)
   augment.__doc__ = doc
@@ -104,7 +86,9 @@ def _pipeline(steps: Sequence[tuple[str, Augmentation]],
 def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
            area: tuple[float, float] = (0.08, 1.0),
            blur: bool = True, random_order: bool = True,
-           random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
+           random_field: RandomFieldSpec = None,  # pylint: disable=redefined-outer-name
+           convention: str = "tf",
+           channel_axis: int = -1) -> Augmentation:
   """SimCLR's ImageNet augmentation (Chen et al., 2020, google-research/simclr).
 
   Steps, in order:
@@ -114,13 +98,17 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     3. optional random field augmentation (`random_field` not None), applied
        to the cropped image;
     4. `color_jitter` with brightness = contrast = saturation = 0.8 s and
-       hue = 0.2 s, clip after each op, applied with p = 0.8; the four ops
-       run in a random order per image unless `random_order=False` (then
-       brightness, contrast, saturation, hue, as SimCLR's
-       `color_jitter(..., random_order=False)`; about 2x cheaper on CPU);
+       hue = 0.2 s in the colour `convention`, clip after each op, applied
+       with p = 0.8; the four ops run in a random order per image unless
+       `random_order=False` (then brightness, contrast, saturation, hue, as
+       SimCLR's `color_jitter(..., random_order=False)`);
     5. `random_grayscale` (p = 0.2);
     6. if `blur`: `random_gaussian_blur` with sigma uniform in [0.1, 2.0],
-       kernel 10% of the (smaller) side made odd, applied with p = 0.5.
+       kernel 10% of the (smaller) side made odd
+       (`filters.simclr_kernel_size`), applied with p = 0.5.
+
+  A grey `(H, W, 1)` image goes through the same steps (saturation, hue and
+  grayscale conversion are then the identity).
 
   Args:
     size: static output side, int or `(height, width)`.
@@ -132,16 +120,23 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     blur: include the Gaussian blur step.
     random_order: shuffle the colour jitter ops per image (SimCLR's default).
     random_field: None (off), a setting name "mild"/"medium"/"strong", a
-      dict of overrides for `random_field` (optionally with a "setting"
-      key), or any `fn(key, image) -> image` to use in that slot.
+      dict of overrides for `field_augmentation` (optionally with a
+      "setting" key), or any `fn(key, image) -> image` to use in that slot.
+    convention: colour jitter convention, "tf" (default: SimCLR's
+      TensorFlow code) or "torchvision" (torchvision's ColorJitter, as in
+      PyTorch SimCLR reproductions); see `jaxaug.color_jitter`.
+    channel_axis: the axis of the input image that holds the channels
+      (default -1, `(H, W, C)`; 0 for `(C, H, W)`); the output uses the same
+      layout.
 
   Returns:
-    `fn(key, image) -> image`: `(H, W, 3)` float image in [0, 1] (any H, W)
-    to `(size_h, size_w, 3)` of the same dtype, in [0, 1]. Its `ops`
-    attribute lists the `(name, fn)` steps.
+    `fn(key, image) -> image`: `(H, W, C)` float image in [0, 1] (any H, W;
+    C = 3 or 1) to `(size_h, size_w, C)` of the same dtype, in [0, 1]. Its
+    `ops` attribute lists the `(name, fn)` steps.
 
   Raises:
-    ValueError: bad `size` or `strength`. TypeError: bad `random_field`.
+    ValueError: bad `size`, `strength` or `convention`. TypeError: bad
+      `random_field`.
 
   Example:
     >>> import jax, jax.numpy as jnp, jaxaug
@@ -151,6 +146,7 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
   """
   size = checks.check_size(size, "size")
   checks.check_range(strength, "strength", 0.0, 2.5)
+  checks.check_choice(convention, "convention", color.CONVENTIONS)
   s = strength
   steps: list[tuple[str, Augmentation]] = [
       ("random_resized_crop",
@@ -164,29 +160,35 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     steps.append(("random_field", field))
   steps += [
       ("color_jitter",
-       compose.random_apply(
+       compose.with_probability(
            functools.partial(color.color_jitter, brightness=0.8 * s,
                              contrast=0.8 * s, saturation=0.8 * s,
-                             hue=0.2 * s, random_order=random_order), 0.8)),
+                             hue=0.2 * s, random_order=random_order,
+                             convention=convention), 0.8)),
       ("random_grayscale",
        functools.partial(color.random_grayscale, probability=0.2)),
   ]
   if blur:
     steps.append(
         ("random_gaussian_blur",
-         compose.random_apply(
+         compose.with_probability(
              functools.partial(filters.random_gaussian_blur,
                                sigma=(0.1, 2.0),
-                               kernel_size=_blur_kernel_size(size)), 0.5)))
-  return _pipeline(steps, f"SimCLR augmentation to size {size}, strength "
-                   f"{strength}, blur={blur}, random_field={random_field!r}.")
+                               kernel_size=filters.simclr_kernel_size(size)),
+             0.5)))
+  return _pipeline(
+      steps, f"SimCLR augmentation to size {size}, strength {strength}, "
+      f"blur={blur}, random_field={random_field!r}, "
+      f"convention={convention!r}.", channel_axis=channel_axis)
 
 
 def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
                  strength: float = 0.5,
                  area: tuple[float, float] = (0.08, 1.0),
                  random_order: bool = True,
-                 random_field: RandomFieldSpec = None) -> Augmentation:  # pylint: disable=redefined-outer-name
+                 random_field: RandomFieldSpec = None,  # pylint: disable=redefined-outer-name
+                 convention: str = "tf",
+                 channel_axis: int = -1) -> Augmentation:
   """SimCLR's CIFAR augmentation: `simclr(size, strength=0.5, blur=False)`.
 
   Args:
@@ -196,9 +198,11 @@ def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
     area: crop area fraction range, as in `simclr`.
     random_order: as in `simclr`.
     random_field: as in `simclr`.
+    convention: as in `simclr`.
+    channel_axis: as in `simclr`.
 
   Returns:
-    `fn(key, image) -> image` giving `(size, size, 3)` images in [0, 1].
+    `fn(key, image) -> image` giving `(size, size, C)` images in [0, 1].
 
   Raises:
     ValueError / TypeError: as `simclr`.
@@ -210,7 +214,8 @@ def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
     (32, 32, 3)
   """
   return simclr(size, strength=strength, area=area, blur=False,
-                random_order=random_order, random_field=random_field)
+                random_order=random_order, random_field=random_field,
+                convention=convention, channel_axis=channel_axis)
 
 
 def two_views(key: jax.Array, images: jax.typing.ArrayLike,

@@ -3,22 +3,34 @@
 Coordinates follow `scipy.ndimage`: pixel centres sit at integer positions,
 `coordinates[0]` is the row and `coordinates[1]` the column of the input
 position that each output pixel samples. Images are `(H, W, C)` floats in
-[0, 1]; outputs keep the dtype (bfloat16 inputs are interpolated in float32).
+[0, 1] (the image contract of `jaxaug`); outputs keep the dtype (half
+precision is interpolated in float32) and are clipped to [0, 1].
 
 Boundary modes (names as in jaxaug; the `scipy.ndimage` equivalent in
-brackets, which the tests compare against):
+brackets, which the tests compare against for any finite coordinate):
 
 * `"reflect"`: half-sample symmetric, `d c b a | a b c d | d c b a`
-  (scipy `"reflect"`).
+  (scipy `"reflect"`, alias `"grid-mirror"`; numpy's `"symmetric"`).
+* `"mirror"`: whole-sample symmetric, `d c b | a b c d | c b a`
+  (scipy `"mirror"`; numpy's `"reflect"`).
 * `"constant"`: `cval` outside the image, blended at the border
   (scipy `"grid-constant"`).
 * `"edge"` / `"nearest"`: the border pixel repeats (scipy `"nearest"`).
 * `"wrap"`: periodic, `a b c d | a b c d` (scipy `"grid-wrap"`).
 
+The periodic modes (reflect, mirror, wrap) first reduce each coordinate by
+its period with an exact floating-point remainder, so a coordinate any
+number of image sides away samples exactly what scipy samples.
+
 Interpolation orders: 0 nearest, 1 bilinear, 3 bicubic. Order 3 is cubic
-*convolution* (Keys, a = -0.5, as in PIL/OpenCV/TF "bicubic"), not scipy's
-cubic B-spline (which needs a global prefilter); its overshoot is clipped to
-[0, 1].
+*convolution* with Keys' a = -0.5 (the kernel of PIL's and
+`tf.image.resize`'s "bicubic"; torch and OpenCV use a = -0.75), not scipy's
+cubic B-spline (which needs a global prefilter). Its four taps per axis that
+fall outside the image take their values from the boundary mode, like every
+order here: with mode "edge" they are clamped to the border pixel, as torch
+and OpenCV do, whereas PIL and TF drop out-of-image taps and renormalise the
+remaining weights, so results differ within two pixels of the border. The
+cubic overshoot is clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -30,12 +42,13 @@ import jax.numpy as jnp
 
 from jaxaug._src import checks
 
-MODES = ("reflect", "constant", "edge", "nearest", "wrap")
+MODES = ("reflect", "mirror", "constant", "edge", "nearest", "wrap")
 ORDERS = (0, 1, 3)
 _MODE_ALIASES = {
     "nearest": "edge",
     "grid-wrap": "wrap",
     "grid-constant": "constant",
+    "grid-mirror": "reflect",
     "symmetric": "reflect",
 }
 _CUBIC_A = -0.5
@@ -58,9 +71,13 @@ def check_order(order: int) -> int:
   return order
 
 
-def compute_dtype(dtype) -> jnp.dtype:
-  """Floating dtype used for interpolation arithmetic (at least float32)."""
-  return jnp.result_type(dtype, jnp.float32)
+compute_dtype = checks.compute_dtype
+
+
+def check_cval(cval):
+  """Checks a concrete fill value (in [0, 1]); returns it."""
+  checks.check_range(cval, "cval", 0.0, 1.0)
+  return cval
 
 
 def identity_grid(height: int, width: int, *,
@@ -81,14 +98,32 @@ def identity_grid(height: int, width: int, *,
   return jnp.stack([rr, cc])
 
 
-def _sanitize(coord: jax.Array, n: int) -> jax.Array:
-  """Makes a coordinate finite and bounded so integer indexing is safe.
+def _period(n: int, mode: str):
+  """Period of a boundary mode along an axis of length n (None: aperiodic)."""
+  if mode == "wrap":
+    return n
+  if mode == "reflect":
+    return 2 * n
+  if mode == "mirror":
+    return max(2 * n - 2, 1)
+  return None
 
-  NaN and +-inf map far outside; values are clipped to a range many periods
-  wide, so every mode behaves exactly within it and indices fit int32.
+
+def _sanitize(coord: jax.Array, n: int, mode: str) -> jax.Array:
+  """Makes a coordinate finite and small so integer indexing is safe.
+
+  NaN and +-inf map far outside. Periodic modes then reduce the coordinate
+  by their (integer) period with `lax.rem`, which is exact in floating
+  point: the fractional part, and so every interpolation weight, is kept
+  bit for bit, and the taps land on the same pixels as scipy's for any
+  finite coordinate. The other modes are constant far outside, so their
+  coordinates are clipped to a few sides around the image.
   """
   bound = float(8 * n + 8)
   coord = jnp.nan_to_num(coord, nan=-bound, posinf=bound, neginf=-bound)
+  period = _period(n, mode)
+  if period is not None:
+    return jax.lax.rem(coord, jnp.asarray(period, coord.dtype))
   return jnp.clip(coord, -bound, bound)
 
 
@@ -97,12 +132,41 @@ def _map_index(idx: jax.Array, n: int, mode: str):
   if mode == "reflect":
     m = jnp.mod(idx, 2 * n)
     return jnp.where(m >= n, 2 * n - 1 - m, m), None
+  if mode == "mirror":
+    if n == 1:
+      return jnp.zeros_like(idx), None
+    m = jnp.mod(idx, 2 * n - 2)
+    return jnp.where(m >= n, 2 * n - 2 - m, m), None
   if mode == "wrap":
     return jnp.mod(idx, n), None
   if mode == "edge":
     return jnp.clip(idx, 0, n - 1), None
   valid = (idx >= 0) & (idx < n)
   return jnp.clip(idx, 0, n - 1), valid
+
+
+def _fold(coord: jax.Array, n: int, mode: str) -> jax.Array:
+  """Folds a (period-reduced) coordinate as scipy does before rounding.
+
+  Nearest-neighbour sampling rounds halves up, and reflecting a coordinate
+  turns "up" into "down": scipy reflects the continuous coordinate into the
+  image first and rounds afterwards, so at exact half-integer coordinates in
+  a reflected copy it picks the other neighbour than reflecting the rounded
+  index would. This is scipy's own folding (`map_coordinate` in
+  `ni_interpolation.c`), applied to a coordinate already reduced into
+  (-period, period) by `_sanitize`; results are exact (small half-integers).
+  """
+  if mode == "mirror" and n == 1:
+    return jnp.zeros_like(coord)
+  if mode == "reflect":
+    period = 2 * n
+    below = jnp.where(coord < -n, coord + period, -coord - 1)
+    above = jnp.where(coord >= n, period - coord - 1, coord)
+  else:
+    period = 2 * n - 2
+    below = jnp.where(coord <= 1 - n, coord + period, -coord)
+    above = jnp.where(coord >= n, period - coord, coord)
+  return jnp.where(coord < 0, below, jnp.where(coord > n - 1, above, coord))
 
 
 def _cubic_weights(t: jax.Array) -> list[jax.Array]:
@@ -121,7 +185,7 @@ def axis_taps(coord: jax.Array, n: int, order: int, mode: str):
   """Interpolation taps along one axis.
 
   Args:
-    coord: float positions, any shape, already sanitized.
+    coord: float positions, any shape, already sanitized (`_sanitize`).
     n: length of the axis.
     order: 0, 1 or 3.
     mode: canonical boundary mode.
@@ -132,6 +196,8 @@ def axis_taps(coord: jax.Array, n: int, order: int, mode: str):
     "constant").
   """
   if order == 0:
+    if mode in ("reflect", "mirror"):
+      coord = _fold(coord, n, mode)
     # floor(x + 0.5) rounds halves up, as scipy does (jnp.round is to-even).
     raw = [jnp.floor(coord + 0.5)]
     weights = [jnp.ones_like(coord)]
@@ -161,8 +227,10 @@ def map_coordinates(image: jax.typing.ArrayLike,
   """Samples an image at arbitrary (row, col) positions.
 
   Like `scipy.ndimage.map_coordinates` applied to each channel, with pixel
-  centres at integer coordinates. Any coordinate value is allowed (NaN and
-  infinities included): they are made finite first, so the output and its
+  centres at integer coordinates; for orders 0 and 1 it equals scipy (modes
+  "reflect", "mirror", "grid-wrap", "grid-constant", "nearest") for every
+  finite coordinate, however far outside the image. Non-finite coordinates
+  are allowed too: they are made finite first, so the output and its
   gradients (w.r.t. `image`, `coordinates` and `cval`) are always finite.
 
   Args:
@@ -170,17 +238,19 @@ def map_coordinates(image: jax.typing.ArrayLike,
     coordinates: `(2, *out_shape)` float array; `coordinates[0]` holds rows,
       `coordinates[1]` columns, in input pixel units.
     order: static interpolation order: 0 nearest, 1 bilinear, 3 bicubic
-      (cubic convolution a = -0.5, clipped to [0, 1]; not scipy's spline).
-    mode: static boundary mode: "reflect", "constant", "edge" (alias
-      "nearest") or "wrap" (see the module docstring).
-    cval: value outside the image for mode "constant"; may be traced.
+      (Keys cubic convolution a = -0.5; not scipy's spline; see the module
+      docstring for its borders).
+    mode: static boundary mode: "reflect", "mirror", "constant", "edge"
+      (alias "nearest") or "wrap" (see the module docstring).
+    cval: value outside the image for mode "constant", in [0, 1]; may be
+      traced (then clipped).
 
   Returns:
-    `(*out_shape, C)` array with the dtype of `image`.
+    `(*out_shape, C)` array with the dtype of `image`, in [0, 1].
 
   Raises:
-    ValueError: wrong rank/shape of `image` or `coordinates`, bad `order` or
-      `mode`.
+    ValueError: wrong rank/shape of `image` or `coordinates`, bad `order`,
+      `mode` or `cval`, or a concrete image value outside [0, 1].
     TypeError: non-float `image`.
 
   Example:
@@ -200,8 +270,8 @@ def map_coordinates(image: jax.typing.ArrayLike,
   if not jnp.issubdtype(coordinates.dtype, jnp.floating):
     coordinates = coordinates.astype(dtype)
   img = image.astype(dtype)
-  rows = _sanitize(coordinates[0], h)
-  cols = _sanitize(coordinates[1], w)
+  rows = _sanitize(coordinates[0], h, mode)
+  cols = _sanitize(coordinates[1], w, mode)
   iy, wy, vy = axis_taps(rows, h, order, mode)
   ix, wx, vx = axis_taps(cols, w, order, mode)
   # One gather for all taps: flat indices (ty, tx, *out_shape).
@@ -212,12 +282,15 @@ def map_coordinates(image: jax.typing.ArrayLike,
   weights = weights.astype(dtype)
   if mode == "constant":
     valid = jnp.stack([jnp.stack([a & b for b in vx]) for a in vy])
-    cval = jnp.asarray(cval, dtype)
-    values = jnp.where(valid[..., None], values, cval)
+    values = jnp.where(valid[..., None], values, _cval(cval, dtype))
   out = jnp.sum(values * weights[..., None], axis=(0, 1))
-  if order == 3:
-    out = jnp.clip(out, 0.0, 1.0)
-  return out.astype(image.dtype)
+  # Cubic overshoot, and weights that sum to 1 only up to rounding.
+  return checks.image_out(out, image.dtype)
+
+
+def _cval(cval, dtype):
+  check_cval(cval)
+  return checks.clip(jnp.asarray(cval, dtype))
 
 
 def resample_separable(image: jax.typing.ArrayLike,
@@ -252,11 +325,11 @@ def resample_separable(image: jax.typing.ArrayLike,
   mode = normalize_mode(mode)
   h, w, _ = image.shape
   dtype = compute_dtype(image.dtype)
-  rows = _sanitize(jnp.asarray(rows, dtype), h)
-  cols = _sanitize(jnp.asarray(cols, dtype), w)
+  rows = _sanitize(jnp.asarray(rows, dtype), h, mode)
+  cols = _sanitize(jnp.asarray(cols, dtype), w, mode)
   img = image.astype(dtype)
   if mode == "constant":
-    cval = jnp.asarray(cval, dtype)
+    cval = _cval(cval, dtype)
   iy, wy, vy = axis_taps(rows, h, order, mode)
   tmp = 0.0
   for idx, wgt, valid in zip(iy, wy, vy):
@@ -271,9 +344,7 @@ def resample_separable(image: jax.typing.ArrayLike,
     if valid is not None:
       v = jnp.where(valid[None, :, None], v, cval)
     out = out + v * wgt[None, :, None]
-  if order == 3:
-    out = jnp.clip(out, 0.0, 1.0)
-  return out.astype(image.dtype)
+  return checks.image_out(out, image.dtype)
 
 
 def grid_from_axes(rows: jax.Array, cols: jax.Array) -> jax.Array:

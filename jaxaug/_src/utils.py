@@ -2,14 +2,15 @@
 
 Every jaxaug op works on one image `(H, W, C)`. `batch` lifts such an op to a
 batch `(B, H, W, C)` by splitting the key into one key per example and
-`vmap`-ing. `to_float`/`from_float` convert between uint8 images in [0, 255]
-and the float images in [0, 1] that the ops expect.
+`vmap`-ing. `to_float`/`from_float` convert between uint8 (or 0-255 float)
+images and the float images in [0, 1] that the ops expect;
+`normalize`/`denormalize` between those and mean/std-normalised images.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -67,35 +68,123 @@ def batch(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
   return batched
 
 
-def to_float(images: jax.typing.ArrayLike) -> jax.Array:
-  """Converts images to float32 in [0, 1].
+def to_float(images: jax.typing.ArrayLike, *,
+             max_value: Optional[float] = None) -> jax.Array:
+  """Converts images to float32 in [0, 1], the range every op expects.
 
-  Integer images are taken to be 8-bit with values in [0, 255] and divided
-  by 255. Floating images pass through with only a cast to float32 (their
-  range is not checked or rescaled, so float images already in [0, 1] stay
-  exactly the same).
+  Values are divided by `max_value`: by default 255 for integer images
+  (8-bit, [0, 255]) and 1 for floating images (which then pass through with
+  only a cast to float32, so float images already in [0, 1] stay exactly the
+  same). Pass `max_value=255` for float images in [0, 255]. The result is
+  not clipped: a value outside [0, max_value] stays outside [0, 1], and the
+  ops raise on it (see `docs/api_conventions.md`).
 
   Args:
-    images: array of any shape, uint8/int in [0, 255] or float.
+    images: array of any shape, uint8/int or float.
+    max_value: the value that maps to 1.0 (keyword-only); positive.
 
   Returns:
     float32 array of the same shape.
 
   Raises:
     TypeError: `images` is boolean or not numeric.
+    ValueError: a non-positive `max_value`.
 
   Example:
     >>> import numpy as np, jaxaug
     >>> jaxaug.to_float(np.array([0, 255], np.uint8)).tolist()
     [0.0, 1.0]
+    >>> jaxaug.to_float(np.array([0., 51.]), max_value=255).tolist()
+    [0.0, 0.2]
   """
   x = jnp.asarray(images)
+  if max_value is not None:
+    checks.check_positive(max_value, "max_value")
   if jnp.issubdtype(x.dtype, jnp.floating):
-    return x.astype(jnp.float32)
+    x = x.astype(jnp.float32)
+    return x if max_value is None else x / jnp.float32(max_value)
   if jnp.issubdtype(x.dtype, jnp.integer):
-    return x.astype(jnp.float32) / 255.0
+    return x.astype(jnp.float32) / jnp.float32(
+        255.0 if max_value is None else max_value)
   raise TypeError(f"images must be an integer (uint8) or float array, got "
                   f"dtype {x.dtype}")
+
+
+def _channel_stats(mean: Any, std: Any, images: jax.Array,
+                   channel_axis: int) -> tuple[jax.Array, jax.Array]:
+  checks.check_positive(std, "std")
+  c = images.shape[channel_axis]
+  shape = [1] * images.ndim
+  shape[channel_axis] = c
+  out = []
+  for name, v in (("mean", mean), ("std", std)):
+    v = jnp.asarray(v, checks.compute_dtype(images.dtype))
+    if v.ndim > 1 or (v.ndim == 1 and v.shape[0] not in (1, c)):
+      raise ValueError(f"{name} must be a scalar or one value per channel "
+                       f"({c}), got shape {tuple(v.shape)}")
+    out.append(v.reshape(shape) if v.ndim == 1 and v.shape[0] == c else v)
+  return out[0], out[1]
+
+
+def normalize(images: jax.typing.ArrayLike, mean: Any, std: Any, *,
+              channel_axis: int = -1) -> jax.Array:
+  """Standardises images in [0, 1] per channel: `(images - mean) / std`.
+
+  The usual last step before a network (e.g. ImageNet's
+  `mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)`); jaxaug's ops
+  work on the [0, 1] images before it. `denormalize` is the inverse.
+
+  Args:
+    images: float array in [0, 1], any shape with a channel axis.
+    mean: scalar or one value per channel.
+    std: positive scalar or one value per channel.
+    channel_axis: the axis holding the channels (default -1).
+
+  Returns:
+    Array of the same shape, dtype at least float32.
+
+  Raises:
+    ValueError: `mean`/`std` of the wrong length, or non-positive `std`.
+
+  Example:
+    >>> import jax.numpy as jnp, jaxaug
+    >>> jaxaug.normalize(jnp.full((2, 2, 3), 0.5), 0.5, 0.25)[0, 0].tolist()
+    [0.0, 0.0, 0.0]
+  """
+  x = jnp.asarray(images)
+  m, s = _channel_stats(mean, std, x, channel_axis)
+  return (x.astype(m.dtype) - m) / s
+
+
+def denormalize(images: jax.typing.ArrayLike, mean: Any, std: Any, *,
+                channel_axis: int = -1) -> jax.Array:
+  """Maps mean/std-normalised images back to [0, 1]: `images * std + mean`.
+
+  Use it to augment images that were normalised upstream (e.g. a data
+  pipeline that yields ImageNet-normalised tensors): `denormalize`, augment,
+  then `normalize` again. The result is clipped to [0, 1] so that rounding
+  (1.0000001) does not trip the ops' range check.
+
+  Args:
+    images: normalised float array, any shape with a channel axis.
+    mean: scalar or one value per channel (as given to `normalize`).
+    std: positive scalar or one value per channel.
+    channel_axis: the axis holding the channels (default -1).
+
+  Returns:
+    float array of the same shape in [0, 1] (dtype at least float32).
+
+  Raises:
+    ValueError: `mean`/`std` of the wrong length, or non-positive `std`.
+
+  Example:
+    >>> import jax.numpy as jnp, jaxaug
+    >>> jaxaug.denormalize(jnp.zeros((2, 2, 3)), 0.5, 0.25)[0, 0].tolist()
+    [0.5, 0.5, 0.5]
+  """
+  x = jnp.asarray(images)
+  m, s = _channel_stats(mean, std, x, channel_axis)
+  return checks.clip(x.astype(m.dtype) * s + m)
 
 
 def from_float(images: jax.typing.ArrayLike, *,

@@ -8,8 +8,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# One definition of "is this value concrete" for the whole project.
-from jaxaug._src.checks import concrete_value as concrete
+
+def concrete(x) -> Optional[np.ndarray]:
+  """`x` as a NumPy array if its value is known here, else None (traced)."""
+  if isinstance(x, jax.core.Tracer) or (
+      isinstance(x, jax.Array) and not x.is_fully_addressable):
+    return None
+  return np.asarray(x)
 
 
 def check_positive(value, name: str):

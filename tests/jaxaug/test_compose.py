@@ -1,4 +1,4 @@
-"""Tests for chain / random_apply / one_of / random_order and fusion."""
+"""Tests for chain / with_probability / one_of / in_random_order and fusion."""
 
 import functools
 
@@ -85,10 +85,10 @@ def test_simclr_style_chain_changes_size_and_matches_unfused_inside():
   np.testing.assert_allclose(out, unfused, atol=1e-5)
 
 
-def test_random_apply_probability_and_fusion():
+def test_with_probability_and_fusion():
   img = _noise_image()
   keys = jax.random.split(jax.random.key(3), 64)
-  ra = jaxaug.random_apply(jaxaug.random_rotate, 0.5)
+  ra = jaxaug.with_probability(jaxaug.random_rotate, 0.5)
   outs = jax.jit(jax.vmap(ra, in_axes=(0, None)))(keys, img)
   same = np.array([np.array_equal(o, img) for o in np.asarray(outs)])
   assert 10 < same.sum() < 54  # about half untouched
@@ -97,7 +97,7 @@ def test_random_apply_probability_and_fusion():
   via_matrix = jax.jit(jax.vmap(lambda k: jaxaug.affine_transform(
       img, op.sample(k, (16, 16))[0])))(keys[:4])
   np.testing.assert_allclose(outs[:4], via_matrix, atol=1e-5)
-  never = jaxaug.random_apply(jaxaug.random_rotate, 0.0)
+  never = jaxaug.with_probability(jaxaug.random_rotate, 0.0)
   np.testing.assert_array_equal(jax.jit(never)(keys[0], img), img)
   # Fusable inside a chain: equals the product matrix.
   fns = (ra, jaxaug.random_scale)
@@ -106,7 +106,7 @@ def test_random_apply_probability_and_fusion():
   np.testing.assert_allclose(out, jaxaug.affine_transform(img, m), atol=1e-5)
 
 
-def test_one_of_and_random_order():
+def test_one_of_and_in_random_order():
   img = _smooth_image()
   keys = jax.random.split(jax.random.key(4), 32)
   dark = lambda k, x: x * 0.5
@@ -121,14 +121,14 @@ def test_one_of_and_random_order():
   # random_order: both orders occur, each op applied once.
   add = lambda k, x: x + 0.1
   mul = lambda k, x: x * 0.5
-  ro = jaxaug.random_order(add, mul)
+  ro = jaxaug.in_random_order(add, mul)
   outs = np.asarray(jax.jit(jax.vmap(ro, in_axes=(0, None)))(keys, img))
   first_add = np.array([np.allclose(o, (img + 0.1) * 0.5) for o in outs])
   first_mul = np.array([np.allclose(o, img * 0.5 + 0.1) for o in outs])
   assert np.all(first_add | first_mul)
   assert first_add.any() and first_mul.any()
   # Geometric random_order fuses into one matrix with the same randomness.
-  gro = jaxaug.random_order(jaxaug.random_rotate, jaxaug.random_flip_up_down)
+  gro = jaxaug.in_random_order(jaxaug.random_rotate, jaxaug.random_flip_up_down)
   op = geometric.geometric_op(gro)
   m, _ = op.sample(keys[0], (16, 16))
   # Flips are exact and rotation is the only resampling, so the two-pass
@@ -140,10 +140,10 @@ def test_one_of_and_random_order():
 
 def test_same_key_same_output_different_keys_differ():
   aug = jaxaug.chain(
-      jaxaug.random_apply(jaxaug.random_rotate, 0.8),
+      jaxaug.with_probability(jaxaug.random_rotate, 0.8),
       jaxaug.one_of(jaxaug.random_scale, jaxaug.random_shear),
       _brighten,
-      jaxaug.random_order(jaxaug.random_translate,
+      jaxaug.in_random_order(jaxaug.random_translate,
                           jaxaug.random_flip_left_right))
   img = _noise_image()
   keys = jax.random.split(jax.random.key(5), 3)
@@ -161,7 +161,7 @@ def test_bad_inputs():
   img = _noise_image()
   key = jax.random.key(0)
   with pytest.raises(ValueError, match="probability"):
-    jaxaug.random_apply(jaxaug.random_rotate, 1.5)
+    jaxaug.with_probability(jaxaug.random_rotate, 1.5)
   with pytest.raises(ValueError, match="at least one"):
     jaxaug.chain()
   with pytest.raises(TypeError, match="callable"):
@@ -175,9 +175,9 @@ def test_bad_inputs():
   with pytest.raises(ValueError, match="shape"):
     jaxaug.one_of(jaxaug.random_rotate, crop)(key, img)
   with pytest.raises(ValueError, match="shape"):
-    jaxaug.random_order(jaxaug.random_rotate, crop)(key, img)
+    jaxaug.in_random_order(jaxaug.random_rotate, crop)(key, img)
   with pytest.raises(ValueError, match="shape"):
-    jaxaug.random_apply(crop, 0.5)(key, img)
+    jaxaug.with_probability(crop, 0.5)(key, img)
   with pytest.raises(ValueError, match="image"):
     jaxaug.chain(jaxaug.random_rotate, jaxaug.random_scale)(key, img[..., 0])
 
@@ -185,7 +185,7 @@ def test_bad_inputs():
 def test_chain_of_unfused_steps_equals_manual_composition_with_gradients():
   # Each step's output is materialised (an optimisation barrier): values and
   # gradients must equal calling the steps by hand with the chain's keys.
-  steps = (functools.partial(jaxaug.random_contrast, lower=0.5, upper=1.5),
+  steps = (functools.partial(jaxaug.random_contrast, factor=(0.5, 1.5)),
            functools.partial(jaxaug.random_grayscale, probability=0.5),
            jaxaug.random_rotate)
   aug = jaxaug.chain(*steps)

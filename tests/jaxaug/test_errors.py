@@ -21,6 +21,7 @@ import pytest
 
 KEY = jax.random.key(0)
 IMG = jnp.full((8, 8, 3), 0.5)
+RAMP = jnp.linspace(0, 1, 8 * 8 * 3).reshape(8, 8, 3)
 BATCH = jnp.full((4, 8, 8, 3), 0.5)
 LABELS = jnp.arange(4) % 2
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "errors.md"
@@ -33,6 +34,10 @@ CASES = [
      lambda: jaxaug.rotate(jnp.zeros((8, 8, 3), jnp.uint8), 0.1)),
     ("rotate", "image", "shape (0, 8, 3)", ValueError,
      lambda: jaxaug.rotate(jnp.zeros((0, 8, 3)), 0.1)),
+    ("rotate", "image", "values in [-1, 1]", ValueError,
+     lambda: jaxaug.rotate(RAMP * 2 - 1, 0.1)),
+    ("rotate", "image", "values in [0, 255]", ValueError,
+     lambda: jaxaug.rotate(RAMP * 255, 0.1)),
     ("rotate", "order", "2", ValueError,
      lambda: jaxaug.rotate(IMG, 0.1, order=2)),
     ("rotate", "mode", "'bogus'", ValueError,
@@ -71,12 +76,22 @@ CASES = [
      lambda: jaxaug.cutmix(KEY, IMG, LABELS, num_classes=2)),
     ("rand_augment", "num_ops", "-1", ValueError,
      lambda: jaxaug.rand_augment(KEY, IMG, num_ops=-1)),
-    ("random_apply", "probability", "1.5", ValueError,
-     lambda: jaxaug.random_apply(jaxaug.random_flip_left_right, 1.5)),
+    ("with_probability", "probability", "1.5", ValueError,
+     lambda: jaxaug.with_probability(jaxaug.random_flip_left_right, 1.5)),
     ("batch", "images", "shape (8, 8, 3)", ValueError,
      lambda: jaxaug.batch(jaxaug.random_flip_left_right)(KEY, IMG)),
     ("to_float", "images", "dtype bool", TypeError,
      lambda: jaxaug.to_float(jnp.zeros((2, 2), bool))),
+    ("to_float", "max_value", "0", ValueError,
+     lambda: jaxaug.to_float(IMG, max_value=0)),
+    ("normalize", "std", "0.0", ValueError,
+     lambda: jaxaug.normalize(IMG, 0.5, 0.0)),
+    ("denormalize", "mean", "4 values for 3 channels", ValueError,
+     lambda: jaxaug.denormalize(IMG, jnp.zeros(4), 1.0)),
+    ("cutout", "value", "2.0", ValueError,
+     lambda: jaxaug.cutout(IMG, (0, 0, 2, 2), value=2.0)),
+    ("pad", "cval", "-0.5", ValueError,
+     lambda: jaxaug.pad(IMG, 1, cval=-0.5)),
     ("fields.gaussian_random_field", "length_scale", "0.0", ValueError,
      lambda: fields.gaussian_random_field(KEY, (8, 8), length_scale=0.0)),
     ("fields.gaussian_random_field", "variance", "-1.0", ValueError,
@@ -95,12 +110,17 @@ CASES = [
     ("random_field_warp", "length_scale", "-1.0", ValueError,
      lambda: jaxaug.random_field_warp(KEY, IMG, rotation=0.1,
                                       length_scale=-1.0)),
-    ("random_field_color", "image", "1 channel", ValueError,
-     lambda: jaxaug.random_field_color(KEY, IMG[..., :1], hue=0.1)),
+    ("random_field_color", "image", "2 channels", ValueError,
+     lambda: jaxaug.random_field_color(KEY, IMG[..., :2], hue=0.1)),
     ("presets.simclr", "size", "0", ValueError,
      lambda: presets.simclr(0)),
-    ("presets.random_field", "setting", "'extreme'", ValueError,
-     lambda: presets.random_field("extreme")),
+    ("presets.simclr", "convention", "'pil'", ValueError,
+     lambda: presets.simclr(8, convention="pil")),
+    ("presets.field_augmentation", "setting", "'extreme'", ValueError,
+     lambda: presets.field_augmentation("extreme")),
+    ("presets.field_augmentation", "length_scale_fraction", "0.0",
+     ValueError, lambda: presets.field_augmentation(
+         "mild", length_scale_fraction=0.0)),
 ]
 
 

@@ -150,7 +150,7 @@ def test_color_jit_vmap_range_and_gradients():
 @pytest.mark.parametrize("setting", ["mild", "strong"])
 def test_settings_builder(setting):
   img = _image(11, (16, 16, 3))
-  aug = jax.jit(fa.random_field_augmentation(setting))
+  aug = jax.jit(fa.field_augmentation(setting))
   out = aug(jax.random.key(0), img)
   assert out.shape == img.shape and out.dtype == img.dtype
   assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
@@ -159,17 +159,18 @@ def test_settings_builder(setting):
 
 def test_settings_order_and_errors():
   mild, strong = fa.SETTINGS["mild"], fa.SETTINGS["strong"]
-  assert all(mild[n] < strong[n] for n in mild if n != "length_scale")
+  assert all(mild[n] < strong[n] for n in mild
+             if n != "length_scale_fraction")
   with pytest.raises(ValueError, match="setting"):
-    fa.random_field_augmentation("extreme")
+    fa.field_augmentation("extreme")
   with pytest.raises(ValueError, match="override"):
-    fa.random_field_augmentation("mild", rotaton=0.1)
+    fa.field_augmentation("mild", rotaton=0.1)
   img = _image()
   with pytest.raises(ValueError, match="rotation"):
     fa.random_field_warp(jax.random.key(0), img, rotation=-0.1)
   with pytest.raises(ValueError, match="length_scale"):
     fa.random_field_warp(jax.random.key(0), img, rotation=0.1, length_scale=0.)
   with pytest.raises(ValueError, match="channels"):
-    fa.random_field_color(jax.random.key(0), _image(0, (8, 8, 1)), hue=0.1)
+    fa.random_field_color(jax.random.key(0), _image(0, (8, 8, 2)), hue=0.1)
   with pytest.raises(ValueError, match="mode"):
     fa.random_field_warp(jax.random.key(0), img, rotation=0.1, mode="bogus")

@@ -34,6 +34,7 @@ LONG = settings(max_examples=40, deadline=None,
 
 ANY_C = (1, 3, 4)
 RGB = (3,)
+COLOUR = (1, 3)  # ops that mix channels: RGB, or grey (where they reduce)
 PI = math.pi
 
 
@@ -66,7 +67,7 @@ OPS = {
         lambda k, x, m: jaxaug.rotate(x, m, order=3, mode="constant", cval=1.),
         ANY_C, None),
     "random_rotate": (lambda k, x, m: jaxaug.random_rotate(
-        k, x, angle_range=(-m * PI, m * PI)), ANY_C, None),
+        k, x, angle=(-m * PI, m * PI)), ANY_C, None),
     "affine_transform": (lambda k, x, m: jaxaug.affine_transform(
         x, jnp.array([[1 + m, 0.3 * m, -2.], [-0.2, 1 - 0.5 * m, 3 * m]]),
         mode="wrap"), ANY_C, None),
@@ -91,33 +92,52 @@ OPS = {
         x, size=_half(*x.shape[:2])), ANY_C, _half),
     "pad": (lambda k, x, m: jaxaug.pad(x, 2, mode="constant", cval=m), ANY_C,
             lambda h, w: (h + 4, w + 4)),
+    "pad_mirror": (lambda k, x, m: jaxaug.pad(x, 3, mode="mirror"), ANY_C,
+                   lambda h, w: (h + 6, w + 6)),
+    "rotate_mirror": (lambda k, x, m: jaxaug.rotate(x, m, mode="mirror"),
+                      ANY_C, None),
     # Colour.
     "adjust_brightness": (lambda k, x, m: jaxaug.adjust_brightness(
         x, 2 * m - 1), ANY_C, None),
     "adjust_contrast": (lambda k, x, m: jaxaug.adjust_contrast(x, 3 * m),
                         ANY_C, None),
     "adjust_saturation": (lambda k, x, m: jaxaug.adjust_saturation(x, 3 * m),
-                          RGB, None),
-    "adjust_hue": (lambda k, x, m: jaxaug.adjust_hue(x, m - 0.5), RGB, None),
+                          COLOUR, None),
+    "adjust_hue": (lambda k, x, m: jaxaug.adjust_hue(x, m - 0.5), COLOUR,
+                   None),
+    "scale_brightness": (lambda k, x, m: jaxaug.scale_brightness(x, 2 * m),
+                         ANY_C, None),
+    "adjust_contrast_tv": (lambda k, x, m: jaxaug.adjust_contrast(
+        x, 3 * m, convention="torchvision"), ANY_C, None),
+    "adjust_saturation_tv": (lambda k, x, m: jaxaug.adjust_saturation(
+        x, 3 * m, convention="torchvision"), COLOUR, None),
+    "color_jitter_tv": (lambda k, x, m: jaxaug.color_jitter(
+        k, x, brightness=m, contrast=m, saturation=m, hue=m / 2,
+        convention="torchvision"), COLOUR, None),
     "adjust_gamma": (lambda k, x, m: jaxaug.adjust_gamma(x, 0.1 + 3 * m),
                      ANY_C, None),
     "random_brightness": (lambda k, x, m: jaxaug.random_brightness(
-        k, x, max_delta=m), ANY_C, None),
+        k, x, delta=(-m, m)), ANY_C, None),
     "random_contrast": (lambda k, x, m: jaxaug.random_contrast(
-        k, x, lower=m, upper=1 + m), ANY_C, None),
+        k, x, factor=(m, 1 + m)), ANY_C, None),
+    "random_contrast_tv": (lambda k, x, m: jaxaug.random_contrast(
+        k, x, factor=(m, 1 + m), convention="torchvision"), ANY_C, None),
     "random_saturation": (lambda k, x, m: jaxaug.random_saturation(
-        k, x, lower=m, upper=1 + m), RGB, None),
-    "random_hue": (lambda k, x, m: jaxaug.random_hue(k, x, max_delta=m / 2),
-                   RGB, None),
+        k, x, factor=(m, 1 + m)), COLOUR, None),
+    "random_saturation_tv": (lambda k, x, m: jaxaug.random_saturation(
+        k, x, factor=(m, 1 + m), convention="torchvision"), COLOUR, None),
+    "random_hue": (lambda k, x, m: jaxaug.random_hue(
+        k, x, delta=(-m / 2, m / 2)), COLOUR, None),
     "random_gamma": (lambda k, x, m: jaxaug.random_gamma(k, x), ANY_C, None),
     "rgb_to_hsv": (lambda k, x, m: jaxaug.rgb_to_hsv(x), RGB, None),
     "hsv_to_rgb": (lambda k, x, m: jaxaug.hsv_to_rgb(x), RGB, None),
-    "rgb_to_grayscale": (lambda k, x, m: jaxaug.rgb_to_grayscale(x), RGB,
+    "rgb_to_grayscale": (lambda k, x, m: jaxaug.rgb_to_grayscale(x), COLOUR,
                          None),
     "random_grayscale": (lambda k, x, m: jaxaug.random_grayscale(
-        k, x, probability=m), RGB, None),
+        k, x, probability=m), COLOUR, None),
     "color_jitter": (lambda k, x, m: jaxaug.color_jitter(
-        k, x, brightness=m, contrast=m, saturation=m, hue=m / 2), RGB, None),
+        k, x, brightness=m, contrast=m, saturation=m, hue=m / 2), COLOUR,
+        None),
     "solarize": (lambda k, x, m: jaxaug.solarize(x, threshold=m), ANY_C,
                  None),
     "random_solarize": (lambda k, x, m: jaxaug.random_solarize(k, x), ANY_C,
@@ -141,8 +161,8 @@ OPS = {
         k, x, probability=m), ANY_C, None),
     # Policies.
     "rand_augment": (lambda k, x, m: jaxaug.rand_augment(
-        k, x, num_ops=2, magnitude=30 * m), RGB, None),
-    "trivial_augment": (lambda k, x, m: jaxaug.trivial_augment(k, x), RGB,
+        k, x, num_ops=2, magnitude=30 * m), COLOUR, None),
+    "trivial_augment": (lambda k, x, m: jaxaug.trivial_augment(k, x), COLOUR,
                         None),
     # Random fields.
     "random_field_warp": (lambda k, x, m: jaxaug.random_field_warp(
@@ -150,25 +170,25 @@ OPS = {
         translation=3 * m, length_scale=4.), ANY_C, None),
     "random_field_color": (lambda k, x, m: jaxaug.random_field_color(
         k, x, hue=0.1 * m, saturation=0.5 * m, brightness=0.5 * m,
-        contrast=0.5 * m, length_scale=4.), RGB, None),
+        contrast=0.5 * m, length_scale=4.), COLOUR, None),
     # Composition and presets.
     "chain_fused": (lambda k, x, m: jaxaug.chain(
         jaxaug.random_rotate, jaxaug.random_scale, jaxaug.random_flip_left_right,
         _invert)(k, x), ANY_C, None),
-    "random_apply": (lambda k, x, m: jaxaug.random_apply(
+    "with_probability": (lambda k, x, m: jaxaug.with_probability(
         _invert, 0.5)(k, x), ANY_C, None),
     "one_of": (lambda k, x, m: jaxaug.one_of(
         _invert, lambda kk, xx: jaxaug.random_rotate(kk, xx))(k, x),
                ANY_C, None),
-    "random_order": (lambda k, x, m: jaxaug.random_order(
+    "in_random_order": (lambda k, x, m: jaxaug.in_random_order(
         _invert, jaxaug.random_flip_up_down)(k, x),
                      ANY_C, None),
-    "preset_simclr": (lambda k, x, m: presets.simclr(12)(k, x), RGB,
+    "preset_simclr": (lambda k, x, m: presets.simclr(12)(k, x), COLOUR,
                       lambda h, w: (12, 12)),
     "preset_simclr_cifar_rf": (lambda k, x, m: presets.simclr_cifar(
-        10, random_field="strong")(k, x), RGB, lambda h, w: (10, 10)),
-    "preset_random_field": (lambda k, x, m: presets.random_field("medium")(
-        k, x), RGB, None),
+        10, random_field="strong")(k, x), COLOUR, lambda h, w: (10, 10)),
+    "preset_field_augmentation": (lambda k, x, m: presets.field_augmentation(
+        "medium")(k, x), COLOUR, None),
 }
 
 DTYPES = (jnp.float32, jnp.float16, jnp.bfloat16)

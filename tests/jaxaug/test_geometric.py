@@ -164,7 +164,7 @@ RANDOM_OPS = {
     "shear": jaxaug.random_shear,
     "translate": jaxaug.random_translate,
     "affine": functools.partial(jaxaug.random_affine, shear=(-0.2, 0.2),
-                                translation=(-0.1, 0.1)),
+                                translation_fraction=(-0.1, 0.1)),
     "resized_crop": functools.partial(jaxaug.random_resized_crop, size=10,
                                       order=3),
     "flip_lr": jaxaug.random_flip_left_right,
@@ -193,8 +193,11 @@ def test_random_op_sampler_jit_vmap_keys(name):
 
   batched, single, via_matrix, out16 = run(keys, img)
   eager = fn(keys[0], img)
-  np.testing.assert_allclose(eager, single, atol=1e-6)
-  np.testing.assert_allclose(batched[0], eager, atol=1e-6)
+  # jit and vmap fuse the matrix arithmetic differently from eager dispatch:
+  # sampled coordinates can differ by float32 rounding (~1e-6 px), and the
+  # bilinear values by as much.
+  np.testing.assert_allclose(eager, single, atol=5e-6)
+  np.testing.assert_allclose(batched[0], eager, atol=5e-6)
   np.testing.assert_allclose(via_matrix, eager, atol=1e-5)
   np.testing.assert_array_equal(run(keys, img)[1], single)  # same key
   if not name.startswith("flip"):  # a coin flip can repeat; others cannot

@@ -1,4 +1,5 @@
-"""Tests for jaxaug.presets: simclr, simclr_cifar, two_views, random_field."""
+"""Tests for jaxaug.presets: simclr, simclr_cifar, two_views,
+field_augmentation."""
 
 import functools
 
@@ -9,7 +10,7 @@ import pytest
 
 import jaxaug
 from jaxaug import presets
-from jaxaug._src import presets as presets_src
+from jaxaug._src import filters
 
 
 def _images(b=3, h=20, w=18):
@@ -55,9 +56,9 @@ def test_simclr_structure_blur_and_output_size():
   assert names == ["random_resized_crop", "random_flip_left_right",
                    "color_jitter", "random_grayscale", "random_gaussian_blur"]
   # SimCLR's kernel: 10% of the side, made odd.
-  assert presets_src._blur_kernel_size((224, 224)) == 23
-  assert presets_src._blur_kernel_size((32, 32)) == 3
-  assert presets_src._blur_kernel_size((12, 10)) == 1
+  assert filters.simclr_kernel_size((224, 224)) == 23
+  assert filters.simclr_kernel_size((32, 32)) == 3
+  assert filters.simclr_kernel_size((12, 10)) == 1
   assert [n for n, _ in presets.simclr_cifar().ops] == names[:-1]
   images = _images(b=2)
   v1, v2 = jax.jit(functools.partial(presets.two_views, aug=aug))(
@@ -71,7 +72,7 @@ def test_fixed_jitter_order_is_simclrs_nonrandom_jitter():
   s = 0.5
   fixed = dict(presets.simclr_cifar(8, strength=s, random_order=False).ops)
   shuffled = dict(presets.simclr_cifar(8, strength=s).ops)
-  expected = jaxaug.random_apply(functools.partial(
+  expected = jaxaug.with_probability(functools.partial(
       jaxaug.color_jitter, brightness=0.8 * s, contrast=0.8 * s,
       saturation=0.8 * s, hue=0.2 * s, random_order=False), 0.8)
   image = _images(b=1, h=8, w=8)[0]
@@ -118,16 +119,16 @@ def test_simclr_with_mild_random_field_differs_and_stays_valid():
   assert not np.allclose(a, b, atol=1e-3)
 
 
-def test_random_field_wrapper_and_specs():
-  fn = presets.random_field("mild", rotation=0.1)
+def test_field_augmentation_and_specs():
+  fn = presets.field_augmentation("mild", rotation=0.1)
   assert callable(fn)
   for spec in ("medium", {"setting": "strong", "hue": 0.0}, {"scale": 0.0}):
     assert callable(dict(presets.simclr(8, random_field=spec).ops)[
         "random_field"])
   with pytest.raises(ValueError, match="setting"):
-    presets.random_field("wild")
+    presets.field_augmentation("wild")
   with pytest.raises(ValueError, match="bogus"):
-    presets.random_field("mild", bogus=1.0)
+    presets.field_augmentation("mild", bogus=1.0)
 
 
 def test_bad_inputs():
@@ -147,7 +148,9 @@ def test_bad_inputs():
   with pytest.raises(TypeError, match="to_float"):
     aug(jax.random.key(0), jnp.zeros((8, 8, 3), jnp.uint8))
   with pytest.raises(ValueError, match="channels"):
-    aug(jax.random.key(0), jnp.zeros((8, 8, 1)))
+    aug(jax.random.key(0), jnp.zeros((8, 8, 2)))
+  with pytest.raises(ValueError, match="convention"):
+    presets.simclr(8, convention="pil")
   # Documented route for uint8 data.
   out = jax.eval_shape(aug, jax.random.key(0),
                        jaxaug.to_float(np.zeros((9, 9, 3), np.uint8)))

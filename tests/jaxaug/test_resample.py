@@ -10,8 +10,9 @@ import jaxaug
 from jaxaug._src import resample
 
 # jaxaug mode -> scipy.ndimage mode with the same boundary rule.
-SCIPY_MODES = {"reflect": "reflect", "edge": "nearest", "nearest": "nearest",
-               "wrap": "grid-wrap", "constant": "grid-constant"}
+SCIPY_MODES = {"reflect": "reflect", "mirror": "mirror", "edge": "nearest",
+               "nearest": "nearest", "wrap": "grid-wrap",
+               "constant": "grid-constant"}
 
 
 # One compiled function per static configuration keeps the tests fast (eager
@@ -44,8 +45,8 @@ def test_parity_with_scipy_interior(order):
                              atol=1e-5)
 
 
-@pytest.mark.parametrize("mode", ["reflect", "edge", "nearest", "wrap",
-                                  "constant"])
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "edge", "nearest",
+                                  "wrap", "constant"])
 def test_parity_with_scipy_borders(mode):
   img = _image()
   rng = np.random.default_rng(2)
@@ -144,4 +145,6 @@ def test_bad_inputs():
   with pytest.raises(ValueError, match="order"):
     jaxaug.map_coordinates(img, grid, order=2)
   with pytest.raises(ValueError, match="mode"):
-    jaxaug.map_coordinates(img, grid, mode="mirror")
+    jaxaug.map_coordinates(img, grid, mode="bogus")
+  with pytest.raises(ValueError, match="cval"):
+    jaxaug.map_coordinates(img, grid, mode="constant", cval=2.0)
