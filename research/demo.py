@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 
 import numpy as np
+
+from research.experiments import options
 
 SETTINGS = (("simclr", ""), ("simclr+mild", "mild"),
             ("simclr+medium", "medium"), ("simclr+strong", "strong"))
@@ -221,33 +222,23 @@ def write_report(out: str, records, config, seeds, total_s: float) -> str:
 def main(argv=None) -> str:
   parser = argparse.ArgumentParser(prog="python -m research.demo",
                                    description=__doc__.split("\n")[0])
-  parser.add_argument("--seeds", type=int, default=3)
-  parser.add_argument("--steps", type=int, default=None,
-                      help="pre-training steps (default: the digits config)")
-  parser.add_argument("--out", default="runs/demo")
+  options.add_run_arguments(
+      parser, out="runs/demo",
+      steps_help="pre-training steps (default: the digits config)")
   parser.add_argument("--settings", nargs="+",
                       default=[name for name, _ in SETTINGS],
                       choices=[name for name, _ in SETTINGS])
   args = parser.parse_args(argv)
-  if args.seeds < 1:
-    parser.error(f"--seeds must be >= 1, got {args.seeds}")
-  if args.steps is not None and args.steps < 1:
-    parser.error(f"--steps must be >= 1, got {args.steps}")
+  options.check_run_arguments(parser, args)
 
   start = time.perf_counter()
-  from research import evaluation  # pylint: disable=g-import-not-at-top
   from research.experiments import protocol  # pylint: disable=g-import-not-at-top
 
   log = protocol.stderr_log
   config = protocol.demo_config(args.steps)
   seeds = list(range(args.seeds))
-  os.makedirs(args.out, exist_ok=True)
-  root = os.path.join(args.out, "runs")
-  shutil.rmtree(root, ignore_errors=True)
+  root, _, records = protocol.baselines(config, seeds, args.out, log=log)
   _views_figure(os.path.join(args.out, "views.png"), config)
-  eval_data = evaluation.load_eval_data(config)
-  records = protocol.untrained(config, seeds, eval_data, log=log)
-  records.append(protocol.raw_pixels(config, eval_data))
   for name, field in SETTINGS:
     if name not in args.settings:
       continue

@@ -38,6 +38,8 @@ import time
 
 import numpy as np
 
+from research.experiments import options
+
 OBJECTIVES = ("simclr", "mochi", "multihead", "supcon", "cross_entropy",
               "cross_entropy+mixup", "cross_entropy+cutmix",
               "cross_entropy+resizemix")
@@ -324,19 +326,15 @@ def main(argv=None) -> str:
   parser = argparse.ArgumentParser(prog="python -m "
                                    "research.experiments.objectives_table",
                                    description=__doc__.split("\n")[0])
-  parser.add_argument("--seeds", type=int, default=3)
-  parser.add_argument("--steps", type=int, default=None,
-                      help="training steps (default: the digits recipe)")
-  parser.add_argument("--out", default="runs/objectives")
+  options.add_run_arguments(
+      parser, out="runs/objectives",
+      steps_help="training steps (default: the digits recipe)")
   parser.add_argument("--workdirs", default=None,
                       help="training workdirs (default: <out>/runs)")
   parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES),
                       choices=OBJECTIVES)
   args = parser.parse_args(argv)
-  if args.seeds < 1:
-    parser.error(f"--seeds must be >= 1, got {args.seeds}")
-  if args.steps is not None and args.steps < 1:
-    parser.error(f"--steps must be >= 1, got {args.steps}")
+  options.check_run_arguments(parser, args)
   start = time.perf_counter()
   load_start = os.getloadavg() if hasattr(os, "getloadavg") else ()
   from research.experiments import protocol  # pylint: disable=g-import-not-at-top

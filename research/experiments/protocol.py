@@ -193,5 +193,25 @@ def raw_pixels(config: ml_collections.ConfigDict, eval_data) -> Record:
   return {"setting": "raw_pixels", "seed": 0, **_pick(results)}
 
 
+def baselines(config: ml_collections.ConfigDict, seeds: Sequence[int],
+              out: str, *, log=print) -> tuple[str, Any, list[Record]]:
+  """Prepares `out` for a fresh table and records the two baselines.
+
+  Creates `out`, empties its training folder `out/runs` (a table is never
+  built from an earlier run's workdirs), loads the evaluation data and
+  computes the `untrained` (one record per seed) and `raw_pixels` records.
+
+  Returns:
+    `(runs_root, eval_data, records)`.
+  """
+  os.makedirs(out, exist_ok=True)
+  root = os.path.join(out, "runs")
+  shutil.rmtree(root, ignore_errors=True)
+  eval_data = evaluation.load_eval_data(config)
+  records = untrained(config, seeds, eval_data, log=log)
+  records.append(raw_pixels(config, eval_data))
+  return root, eval_data, records
+
+
 def stderr_log(message: str) -> None:
   print(message, file=sys.stderr, flush=True)

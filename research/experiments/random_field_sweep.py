@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
 
 import numpy as np
+
+from research.experiments import options
 
 
 def _name(t: float, ls: float) -> str:
@@ -73,35 +74,28 @@ def main(argv=None) -> str:
   parser = argparse.ArgumentParser(
       prog="python -m research.experiments.random_field_sweep",
       description=__doc__.split("\n")[0])
-  parser.add_argument("--seeds", type=int, default=3)
+  options.add_run_arguments(
+      parser, out="runs/sweep",
+      steps_help="pre-training steps (default: the digits config)")
   parser.add_argument("--strengths", type=float, nargs="+",
                       default=[0.0, 0.125, 0.25, 0.5, 1.0])
   parser.add_argument("--length-scales", type=float, nargs="+",
                       default=[0.12, 0.25, 0.5])
-  parser.add_argument("--steps", type=int, default=None)
-  parser.add_argument("--out", default="runs/sweep")
   args = parser.parse_args(argv)
-  if args.seeds < 1:
-    parser.error("--seeds must be >= 1")
+  options.check_run_arguments(parser, args)
   if any(t < 0 for t in args.strengths):
     parser.error("--strengths must be >= 0")
   if any(not 0 < ls <= 4 for ls in args.length_scales):
     parser.error("--length-scales must be in (0, 4] (fractions of the side)")
 
   start = time.perf_counter()
-  from research import evaluation  # pylint: disable=g-import-not-at-top
   from research.experiments import protocol  # pylint: disable=g-import-not-at-top
   from research.experiments import report  # pylint: disable=g-import-not-at-top
 
   log = protocol.stderr_log
   config = protocol.demo_config(args.steps)
   seeds = list(range(args.seeds))
-  os.makedirs(args.out, exist_ok=True)
-  root = os.path.join(args.out, "runs")
-  shutil.rmtree(root, ignore_errors=True)
-  eval_data = evaluation.load_eval_data(config)
-  records = protocol.untrained(config, seeds, eval_data, log=log)
-  records.append(protocol.raw_pixels(config, eval_data))
+  root, _, records = protocol.baselines(config, seeds, args.out, log=log)
   order = ["untrained", "raw_pixels"]
   grid = [(0.0, 0.0)] + [(t, ls) for ls in args.length_scales
                          for t in args.strengths if t > 0]

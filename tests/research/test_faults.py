@@ -6,7 +6,6 @@ first one is complete), then reruns the same command to completion. Two
 processes only: each pays for importing JAX and compiling the step.
 """
 
-import ast
 import os
 import re
 import shutil
@@ -25,55 +24,17 @@ from research import evaluate
 from research import train
 from research import trainer as trainer_lib
 from research import utils
-from research.configs import base
-from research.configs import experiment
+
+import tiny_runs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 CONFIG_FILE = os.path.join(REPO, "research", "configs",
                            "experiment.py") + ":simclr,digits"
-NUM_STEPS = 6
-# Cheap settings (the flip augmentation compiles in seconds), a checkpoint
-# every step, all of them kept.
-OVERRIDES = [
-    "data.image_size=16", "augment.crop_size=16", "data.batch_size=16",
-    "model.num_features=16", "model.small_cnn_widths=(16,16,16)",
-    "model.head_hidden=32", "model.head_out=16",
-    f"optim.num_steps={NUM_STEPS}", "optim.warmup_steps=1", "log_every=1",
-    "eval.every=0", "checkpoint.every=1", "checkpoint.keep=10",
-    "progress_bar=False", "augment.preset=flip", "eval.few_label_draws=2",
-]
-
-# The CLI, with orbax's atomic-rename commit instrumented: it announces each
-# commit on stdout and, for the step named in $HANG_IN_SAVE_STEP, hangs after
-# the checkpoint's files are written and before the rename that publishes it,
-# so a SIGKILL lands in the middle of the save.
-WRAPPER = """
-import os, sys, time
-from orbax.checkpoint._src.path import atomicity
-_finalize = atomicity.AtomicRenameTemporaryPath.finalize
-async def finalize(self):
-  name = self.get_final().name
-  print("COMMIT", name, flush=True)
-  if name == os.environ.get("HANG_IN_SAVE_STEP"):
-    time.sleep(600)
-  await _finalize(self)
-atomicity.AtomicRenameTemporaryPath.finalize = finalize
-from research import train
-sys.exit(train.main(sys.argv[1:]))
-"""
-
-
-def _config():
-  config = experiment.get_config("simclr,digits")
-  for item in OVERRIDES:
-    path, value = item.split("=", 1)
-    try:
-      parsed = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-      parsed = value  # A string field (augment.preset=flip).
-    base.set_path(config, path, parsed)
-  return config
+NUM_STEPS = tiny_runs.CLI_NUM_STEPS
+OVERRIDES = tiny_runs.CLI_OVERRIDES
+WRAPPER = tiny_runs.CLI_WRAPPER
+_config = tiny_runs.cli_config
 
 
 def _params(workdir):

@@ -15,7 +15,6 @@ imports JAX and compiles the step): they are marked `slow` and
 default suite.
 """
 
-import ast
 import json
 import os
 import re
@@ -33,52 +32,16 @@ import pytest
 from research import evaluate
 from research import train
 from research import utils
-from research.configs import base
-from research.configs import experiment
+
+import tiny_runs
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 CONFIG = "--config=research/configs/experiment.py:simclr,digits"
-NUM_STEPS = 6
-OVERRIDES = [
-    "data.image_size=16", "augment.crop_size=16", "data.batch_size=16",
-    "model.num_features=16", "model.small_cnn_widths=(16,16,16)",
-    "model.head_hidden=32", "model.head_out=16",
-    f"optim.num_steps={NUM_STEPS}", "optim.warmup_steps=1", "log_every=1",
-    "eval.every=0", "checkpoint.every=1", "checkpoint.keep=10",
-    "progress_bar=False", "augment.preset=flip", "eval.few_label_draws=2",
-]
-
-# The CLI, with orbax's atomic-rename commit (done by process 0 once every
-# process has written its shards) instrumented as in test_faults.py: it
-# announces each commit on stdout and hangs before publishing the step
-# named in $HANG_IN_SAVE_STEP, so that a kill lands in the middle of a save.
-WRAPPER = """
-import os, sys, time
-from orbax.checkpoint._src.path import atomicity
-_finalize = atomicity.AtomicRenameTemporaryPath.finalize
-async def finalize(self):
-  name = self.get_final().name
-  print("COMMIT", name, flush=True)
-  if name == os.environ.get("HANG_IN_SAVE_STEP"):
-    time.sleep(600)
-  await _finalize(self)
-atomicity.AtomicRenameTemporaryPath.finalize = finalize
-from research import train
-sys.exit(train.main(sys.argv[1:]))
-"""
-
-
-def _config():
-  config = experiment.get_config("simclr,digits")
-  for item in OVERRIDES:
-    path, value = item.split("=", 1)
-    try:
-      parsed = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-      parsed = value  # A string field (augment.preset=flip).
-    base.set_path(config, path, parsed)
-  return config
+NUM_STEPS = tiny_runs.CLI_NUM_STEPS
+OVERRIDES = tiny_runs.CLI_OVERRIDES
+WRAPPER = tiny_runs.CLI_WRAPPER
+_config = tiny_runs.cli_config
 
 
 def _free_port():

@@ -1,6 +1,9 @@
 """Tiny run configs shared by the end-to-end and fault tests."""
 
+import ast
+
 from research.configs import base
+from research.configs import experiment
 
 # Cheap settings: 16x16 images, a 16-wide CNN, the flip augmentation (the
 # SimCLR preset costs minutes of XLA compilation on 2 CPU cores per
@@ -48,3 +51,48 @@ def overrides(config) -> list[str]:
         value = "(" + ",".join(str(v) for v in value) + ",)"
       out.append(f"--config.{path}={value}")
   return out
+
+
+# The kill/resume tests (test_faults.py, test_multiprocess.py) run the CLI in
+# a child process with these overrides: a checkpoint every step, all kept.
+CLI_NUM_STEPS = 6
+CLI_OVERRIDES = [
+    "data.image_size=16", "augment.crop_size=16", "data.batch_size=16",
+    "model.num_features=16", "model.small_cnn_widths=(16,16,16)",
+    "model.head_hidden=32", "model.head_out=16",
+    f"optim.num_steps={CLI_NUM_STEPS}", "optim.warmup_steps=1",
+    "log_every=1", "eval.every=0", "checkpoint.every=1", "checkpoint.keep=10",
+    "progress_bar=False", "augment.preset=flip", "eval.few_label_draws=2",
+]
+
+# The CLI, with orbax's atomic-rename commit instrumented: it announces each
+# commit on stdout and, for the step named in $HANG_IN_SAVE_STEP, hangs after
+# the checkpoint's files are written (by every process) and before the rename
+# that publishes it, so that a SIGKILL lands in the middle of a save.
+CLI_WRAPPER = """
+import os, sys, time
+from orbax.checkpoint._src.path import atomicity
+_finalize = atomicity.AtomicRenameTemporaryPath.finalize
+async def finalize(self):
+  name = self.get_final().name
+  print("COMMIT", name, flush=True)
+  if name == os.environ.get("HANG_IN_SAVE_STEP"):
+    time.sleep(600)
+  await _finalize(self)
+atomicity.AtomicRenameTemporaryPath.finalize = finalize
+from research import train
+sys.exit(train.main(sys.argv[1:]))
+"""
+
+
+def cli_config():
+  """The config the CLI builds from `CLI_OVERRIDES` (for in-process runs)."""
+  config = experiment.get_config("simclr,digits")
+  for item in CLI_OVERRIDES:
+    path, value = item.split("=", 1)
+    try:
+      parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+      parsed = value  # A string field (augment.preset=flip).
+    base.set_path(config, path, parsed)
+  return config
