@@ -100,6 +100,32 @@ def markdown(result: dict[str, Any]) -> str:
       lines.append(f"| {name} ({blur}) | {any_m['params']['batch']} | "
                    f"{cells} | {ratio} |")
     lines.append('')
+    lines += ['Spread of the timed calls (views/s at the slowest / median / '
+              'fastest call):', '']
+    for name in names:
+      vals = {m['library']: m for m in simclr if m['name'] == name}
+      cells = []
+      for lib in libs:
+        m = vals.get(lib)
+        t = (m or {}).get('params', {}).get('times_s') or []
+        if t:
+          cells.append(f"{lib} {_fmt(m['items'] / max(t))} / "
+                       f"{_fmt(m['value'])} / {_fmt(m['items'] / min(t))}")
+      lines.append(f"- {name}: " + '; '.join(cells))
+    lines.append('')
+    lines += ['**Time to first output** (s: the first call of each '
+              'pipeline, compilation or set-up included; host peers: '
+              'building the pipeline and the first batch in a fresh '
+              'process, imports excluded)', '',
+              '| pipeline | ' + ' | '.join(libs) + ' |',
+              '|---|' + '---:|' * len(libs)]
+    for name in names:
+      vals = {m['library']: m for m in simclr if m['name'] == name}
+      cells = ' | '.join(
+          f"{vals[l]['params'].get('first_call_s', float('nan')):.2f}"
+          if l in vals else '—' for l in libs)
+      lines.append(f'| {name} | {cells} |')
+    lines.append('')
 
   fields = _rows(result, 'fields')
   if fields:
