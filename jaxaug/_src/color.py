@@ -703,13 +703,16 @@ def random_grayscale(key: jax.Array, image: ArrayLike, *,
 def _random_grayscale_planar(*, probability=0.2) -> planar.PlanarOp:
   checks.check_probability(probability)
 
-  def apply(key, planes):
+  def gated(key, planes, on):
     if planes.shape[0] == 1:
       return planes
-    coin = jax.random.uniform(key) < probability
+    coin = jnp.logical_and(on, jax.random.uniform(key) < probability)
     return jnp.where(coin, _luma_plane(planar.split(planes))[None], planes)
 
-  return planar.PlanarOp(apply, channels=(1, 3))
+  def apply(key, planes):
+    return gated(key, planes, jnp.bool_(True))
+
+  return planar.PlanarOp(apply, channels=(1, 3), gated=gated)
 
 
 # ---------------------------------------------------------------------------
@@ -854,15 +857,23 @@ def _color_jitter_planar(*, brightness=0., contrast=0., saturation=0., hue=0.,
                          ) -> planar.PlanarOp:
   _check_jitter_options(brightness, contrast, saturation, hue, convention)
 
-  def apply(key, planes):
+  def run(key, planes, on):
     order, f_b, f_c, f_s, d_h = _color_jitter_draws(
         key, brightness, contrast, saturation, hue, planes.dtype)
     if not random_order:
       order = _FIXED_ORDER
+    if on is not None:
+      # Gated off: factors 1 and hue delta 0 make every step the identity
+      # exactly (`c * 1 + 0 * (anchor - c)`, clip of a value in [0, 1], and
+      # `_hue_planes` returns its input at delta 0), so no select is needed.
+      one = jnp.ones((), planes.dtype)
+      f_b, f_c, f_s = (jnp.where(on, f, one) for f in (f_b, f_c, f_s))
+      d_h = jnp.where(on, d_h, jnp.zeros((), planes.dtype))
     return planar.assemble(_color_steps_planes(
         planar.split(planes), order, f_b, f_c, f_s, d_h, convention))
 
-  return planar.PlanarOp(apply, channels=(1, 3))
+  return planar.PlanarOp(lambda key, planes: run(key, planes, None),
+                         channels=(1, 3), gated=run)
 
 
 @checks.with_channel_axis

@@ -188,7 +188,12 @@ def with_probability(fn: Augmentation,
   """Applies `fn` with probability `probability`, else returns the image.
 
   Uses `lax.cond` (under `vmap` both branches run and one is selected), so
-  `fn` must keep the image shape and dtype.
+  `fn` must keep the image shape and dtype. Inside a fused `chain`, a planar
+  op (colour jitter, grayscale, blur) that is gated off is instead run with
+  its parameters set to an exact identity (factors 1, hue delta 0, sigma 0):
+  the same draws and values for finite images, one pass instead of two
+  results and a select. The probability semantics (an independent Bernoulli
+  coin per call) are unchanged.
 
   Args:
     fn: augmentation `fn(key, image) -> image`.
@@ -237,14 +242,25 @@ def with_probability(fn: Augmentation,
   if flat is not None:
 
     def apply(key, planes):
-      # The same draws as `applied`; `lax.cond` as there (both branches run
-      # under `vmap`, only the chosen one otherwise).
+      # The same draws as `applied`. With a gated form, the coin switches
+      # the op to an exact identity (one pass, no select); otherwise
+      # `lax.cond` as in `applied` (both branches run under `vmap`).
       k_coin, k_fn = jax.random.split(key)
       coin = jax.random.uniform(k_coin) < probability
+      if flat.gated is not None:
+        return flat.gated(k_fn, planes, coin)
       return jax.lax.cond(coin, lambda p: flat.apply(k_fn, p), lambda p: p,
                           planes)
 
-    applied.__jaxaug_planar__ = planar.PlanarOp(apply, flat.channels)
+    gated = None
+    if flat.gated is not None:
+
+      def gated(key, planes, on):
+        k_coin, k_fn = jax.random.split(key)
+        coin = jax.random.uniform(k_coin) < probability
+        return flat.gated(k_fn, planes, jnp.logical_and(on, coin))
+
+    applied.__jaxaug_planar__ = planar.PlanarOp(apply, flat.channels, gated)
   return applied
 
 

@@ -217,12 +217,17 @@ def _random_blur_planar(*, sigma=(0.1, 2.0), kernel_size=None
                         ) -> planar.PlanarOp:
   checks.check_interval(sigma, "sigma", 0.)
 
-  def apply(key, planes):
+  def gated(key, planes, on):
     k = _check_kernel_size(kernel_size, planes.shape[1:])
     s = _draw_sigma(key, sigma)
+    if on is not None:
+      # Gated off: sigma 0 gives the unit impulse kernel, and the slice sum
+      # `1 * x + 0 * ...` returns the planes exactly: no select needed.
+      s = jnp.where(on, s, jnp.zeros_like(s))
     return blur_planes(planes, s, k)
 
-  return planar.PlanarOp(apply)
+  return planar.PlanarOp(lambda key, planes: gated(key, planes, None),
+                         gated=gated)
 
 
 planar.register_planar(random_gaussian_blur, _random_blur_planar)

@@ -47,9 +47,17 @@ class PlanarOp:
       and dtype, values in [0, 1], and equals the op's result transposed
       (same draws from `key`).
     channels: the channel counts the op accepts (None: any).
+    gated: optional `gated(key, planes, on) -> planes` with a traced bool
+      scalar `on`: equals `apply(key, planes)` where `on` and `planes`
+      exactly where not, with the same draws from `key`, computed without a
+      select between two results (e.g. by switching the op's parameters to
+      an exact identity). `with_probability` uses it so that a gated-off op
+      costs no extra pass under `vmap`.
   """
   apply: Callable[[jax.Array, jax.Array], jax.Array]
   channels: Optional[tuple[int, ...]] = None
+  gated: Optional[Callable[[jax.Array, jax.Array, jax.Array],
+                           jax.Array]] = None
 
 
 _REGISTRY: dict[Callable[..., Any], Callable[..., PlanarOp]] = {}

@@ -32,6 +32,11 @@ PIPELINES = {
     "torchvision": (functools.partial(_CJ, convention="torchvision"), _GREY,
                     jaxaug.random_gaussian_blur),
     "blur_blur": (_BLUR, jaxaug.with_probability(_BLUR, 0.7)),
+    "nested_gates": (
+        jaxaug.with_probability(jaxaug.with_probability(_CJ, 0.6), 0.7),
+        jaxaug.with_probability(_GREY, 0.5),
+        jaxaug.with_probability(
+            functools.partial(_CJ, convention="torchvision"), 0.5)),
 }
 
 # Float rounding: float32 to 1e-6; half precision to one unit in the last
@@ -183,3 +188,16 @@ def test_simclr_draws_unchanged(size):
   mean, std = _REFERENCE[size]
   np.testing.assert_allclose(views.mean(axis=(1, 2)), mean, atol=2e-5)
   np.testing.assert_allclose(views.std(axis=(1, 2)), std, atol=2e-5)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_gated_off_is_exact_identity(channels):
+  # A gated-off op is switched to an exact identity (no select): p = 0
+  # returns the images bit for bit, under vmap.
+  fns = [jaxaug.with_probability(fn, 0.0) for fn in (_CJ, _GREY, _BLUR)]
+  for fn in fns:
+    assert planar.planar_op(fn).gated is not None
+  images = _images(6, channels, jnp.float32)
+  keys = jax.random.split(jax.random.key(3), 6)
+  out = jax.jit(jax.vmap(jaxaug.chain(*fns)))(keys, images)
+  np.testing.assert_array_equal(out, images)
