@@ -24,7 +24,9 @@ of each (2 * batch views per call) at the same size, returned as NumPy arrays
   (no code copied).
 * "albumentations" (one process) and "albumentations_2workers" (a
   `multiprocessing` pool of 2 forked workers, each augmenting half of the
-  batch; images go back by pickling, as in a PyTorch `DataLoader`):
+  batch; images go back by pickling, as in a PyTorch `DataLoader`; each
+  worker builds its own pipeline, so its random state is its own, and runs
+  OpenCV on one thread):
   `A.Compose([RandomResizedCrop(scale=(0.08, 1), ratio=(3/4, 4/3)),
   HorizontalFlip(0.5), ColorJitter(0.8 s, 0.8 s, 0.8 s, 0.2 s, p=0.8),
   ToGray(p=0.2), GaussianBlur(blur_limit=(k, k), sigma_limit=(0.1, 2),
@@ -165,16 +167,27 @@ def _worker_views(bounds):
   return out
 
 
+def _worker_init(size: int, blur: bool) -> None:
+  # A forked worker would share the parent's random state (the same
+  # augmentation parameters in every worker): build its own pipeline, with
+  # fresh seeds, as a PyTorch DataLoader re-seeds its workers. OpenCV's own
+  # thread pool is set to one thread per worker (2 workers on 2 cores).
+  import cv2
+  cv2.setNumThreads(1)
+  _WORKER['compose'] = _albumentations_compose(size, blur)
+
+
 def albumentations_pipeline(images: np.ndarray, *, blur: bool,
                             workers: int = 0) -> Callable[[], Any]:
   """Two views per image; `workers` > 0: a pool of forked processes."""
   _WORKER['images'] = images
-  _WORKER['compose'] = _albumentations_compose(images.shape[1], blur)
-  n = images.shape[0]
+  n, size = images.shape[0], images.shape[1]
   if not workers:
+    _WORKER['compose'] = _albumentations_compose(size, blur)
     return lambda: _worker_views((0, n))
   import multiprocessing
-  pool = multiprocessing.get_context('fork').Pool(workers)
+  pool = multiprocessing.get_context('fork').Pool(
+      workers, initializer=_worker_init, initargs=(size, blur))
   edges = np.linspace(0, n, workers + 1).astype(int)
   chunks = list(zip(edges[:-1], edges[1:]))
 

@@ -182,7 +182,12 @@ def markdown(result: dict[str, Any]) -> str:
       alone = _fmt(a['value']) if a else '—'
       frac = (f"{f['value']:.1%} (alone / step: "
               f"{f['params']['augment_only_fraction']:.1%})" if f else '—')
-      lines.append(f"| {v} | {_fmt(st['value'])} | {alone} | {frac} |")
+      step = _fmt(st['value'])
+      none = by.get('step_none')
+      if v != 'none' and none and st['value'] < none['value']:
+        # A step cannot get faster by doing more work: say so.
+        step += ' (faster than without augmentation: timing noise)'
+      lines.append(f"| {v} | {step} | {alone} | {frac} |")
     lines.append('')
 
   scal = _rows(result, 'scaling')
