@@ -45,6 +45,7 @@ import numpy as np
 
 from jaxaug._src import checks
 from jaxaug._src import deprecation
+from jaxaug._src import planar
 
 CONVENTIONS = ("tf", "torchvision")
 
@@ -699,6 +700,21 @@ def random_grayscale(key: jax.Array, image: ArrayLike, *,
   return jnp.where(apply, rgb_to_grayscale(image), image)
 
 
+def _random_grayscale_planar(*, probability=0.2) -> planar.PlanarOp:
+  checks.check_probability(probability)
+
+  def gated(key, planes, on):
+    if planes.shape[0] == 1:
+      return planes
+    coin = jnp.logical_and(on, jax.random.uniform(key) < probability)
+    return jnp.where(coin, _luma_plane(planar.split(planes))[None], planes)
+
+  def apply(key, planes):
+    return gated(key, planes, jnp.bool_(True))
+
+  return planar.PlanarOp(apply, channels=(1, 3), gated=gated)
+
+
 # ---------------------------------------------------------------------------
 # Colour jitter (SimCLR; torchvision's ColorJitter with convention=).
 
@@ -788,19 +804,19 @@ def _color_step(planes, op, f_b, f_c, f_s, d_h, convention="tf"):
   return tuple(checks.clip(c) for c in out)
 
 
-def _color_steps(x, order, f_b, f_c, f_s, d_h, convention="tf"):
-  """Applies colour ops to `(H, W, C)` `x` (C = 1 or 3) in `order`.
+def _color_steps_planes(planes, order, f_b, f_c, f_s, d_h, convention="tf"):
+  """Applies colour ops to a tuple of `(H, W)` planes (1 or 3) in `order`.
 
   `order` is a `(n,)` int32 array (traced or not) or a static sequence of
-  op indices (see `_color_step`). The work is done on `(H, W)` planes
-  (stacked once at the end): the interleaved layout makes every per-channel
+  op indices (see `_color_step`). Planes rather than the interleaved
+  `(H, W, C)` layout: the interleaved layout makes every per-channel
   expression a stride-3 access, which XLA:CPU vectorises poorly. An array
   order runs as a `lax.scan`, one compiled step instead of unrolled ones:
   unrolled, the gradient of four chained steps took XLA:CPU 35-90 s to
   compile for one 8x8 image (the fused backward expressions grow with each
   step); as a scan it compiles in 2-3 s, and runs faster too.
   """
-  planes = _planes(x)
+  planes = tuple(planes)
   if isinstance(order, (jax.Array, np.ndarray)):
 
     @jax.checkpoint
@@ -811,7 +827,14 @@ def _color_steps(x, order, f_b, f_c, f_s, d_h, convention="tf"):
   else:
     for op in order:
       planes = _color_step(planes, int(op), f_b, f_c, f_s, d_h, convention)
-  return _stack(planes)
+  return planes
+
+
+def _color_steps(x, order, f_b, f_c, f_s, d_h, convention="tf"):
+  """`_color_steps_planes` on an `(H, W, C)` image (C = 1 or 3)."""
+  return planar.from_planes(planar.assemble(_color_steps_planes(
+      planar.split(planar.to_planes(x)), order, f_b, f_c, f_s, d_h,
+      convention)))
 
 
 _color_jitter_random = jax.jit(_color_steps,
@@ -819,6 +842,38 @@ _color_jitter_random = jax.jit(_color_steps,
 _color_jitter_fixed = jax.jit(functools.partial(_color_steps,
                                                 order=_FIXED_ORDER),
                               static_argnames="convention")
+
+
+def _check_jitter_options(brightness, contrast, saturation, hue, convention):
+  _check_convention(convention)
+  for value, name in ((brightness, "brightness"), (contrast, "contrast"),
+                      (saturation, "saturation")):
+    checks.check_nonnegative(value, name)
+  checks.check_range(hue, "hue", 0., 0.5)
+
+
+def _color_jitter_planar(*, brightness=0., contrast=0., saturation=0., hue=0.,
+                         random_order=True, convention="tf"
+                         ) -> planar.PlanarOp:
+  _check_jitter_options(brightness, contrast, saturation, hue, convention)
+
+  def run(key, planes, on):
+    order, f_b, f_c, f_s, d_h = _color_jitter_draws(
+        key, brightness, contrast, saturation, hue, planes.dtype)
+    if not random_order:
+      order = _FIXED_ORDER
+    if on is not None:
+      # Gated off: factors 1 and hue delta 0 make every step the identity
+      # exactly (`c * 1 + 0 * (anchor - c)`, clip of a value in [0, 1], and
+      # `_hue_planes` returns its input at delta 0), so no select is needed.
+      one = jnp.ones((), planes.dtype)
+      f_b, f_c, f_s = (jnp.where(on, f, one) for f in (f_b, f_c, f_s))
+      d_h = jnp.where(on, d_h, jnp.zeros((), planes.dtype))
+    return planar.assemble(_color_steps_planes(
+        planar.split(planes), order, f_b, f_c, f_s, d_h, convention))
+
+  return planar.PlanarOp(lambda key, planes: run(key, planes, None),
+                         channels=(1, 3), gated=run)
 
 
 @checks.with_channel_axis
@@ -877,11 +932,7 @@ def color_jitter(key: jax.Array, image: ArrayLike, *,
     ...                    hue=0.2)
   """
   checks.check_key(key)
-  _check_convention(convention)
-  for value, name in ((brightness, "brightness"), (contrast, "contrast"),
-                      (saturation, "saturation")):
-    checks.check_nonnegative(value, name)
-  checks.check_range(hue, "hue", 0., 0.5)
+  _check_jitter_options(brightness, contrast, saturation, hue, convention)
   x, dtype = checks.image_in(image, channels=(1, 3))
   order, f_b, f_c, f_s, d_h = _color_jitter_draws(
       key, brightness, contrast, saturation, hue, x.dtype)
@@ -1134,6 +1185,10 @@ def random_sharpness(key: jax.Array, image: ArrayLike, *,
   checks.check_key(key)
   f = checks.uniform(key, factor, "factor", lo=0.)
   return adjust_sharpness(image, f)
+
+
+planar.register_planar(color_jitter, _color_jitter_planar)
+planar.register_planar(random_grayscale, _random_grayscale_planar)
 
 
 # ---------------------------------------------------------------------------

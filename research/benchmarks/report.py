@@ -100,6 +100,32 @@ def markdown(result: dict[str, Any]) -> str:
       lines.append(f"| {name} ({blur}) | {any_m['params']['batch']} | "
                    f"{cells} | {ratio} |")
     lines.append('')
+    lines += ['Spread of the timed calls (views/s at the slowest / median / '
+              'fastest call):', '']
+    for name in names:
+      vals = {m['library']: m for m in simclr if m['name'] == name}
+      cells = []
+      for lib in libs:
+        m = vals.get(lib)
+        t = (m or {}).get('params', {}).get('times_s') or []
+        if t:
+          cells.append(f"{lib} {_fmt(m['items'] / max(t))} / "
+                       f"{_fmt(m['value'])} / {_fmt(m['items'] / min(t))}")
+      lines.append(f"- {name}: " + '; '.join(cells))
+    lines.append('')
+    lines += ['**Time to first output** (s: the first call of each '
+              'pipeline, compilation or set-up included; host peers: '
+              'building the pipeline and the first batch in a fresh '
+              'process, imports excluded)', '',
+              '| pipeline | ' + ' | '.join(libs) + ' |',
+              '|---|' + '---:|' * len(libs)]
+    for name in names:
+      vals = {m['library']: m for m in simclr if m['name'] == name}
+      cells = ' | '.join(
+          f"{vals[l]['params'].get('first_call_s', float('nan')):.2f}"
+          if l in vals else '—' for l in libs)
+      lines.append(f'| {name} | {cells} |')
+    lines.append('')
 
   fields = _rows(result, 'fields')
   if fields:
@@ -156,7 +182,12 @@ def markdown(result: dict[str, Any]) -> str:
       alone = _fmt(a['value']) if a else '—'
       frac = (f"{f['value']:.1%} (alone / step: "
               f"{f['params']['augment_only_fraction']:.1%})" if f else '—')
-      lines.append(f"| {v} | {_fmt(st['value'])} | {alone} | {frac} |")
+      step = _fmt(st['value'])
+      none = by.get('step_none')
+      if v != 'none' and none and st['value'] < none['value']:
+        # A step cannot get faster by doing more work: say so.
+        step += ' (faster than without augmentation: timing noise)'
+      lines.append(f"| {v} | {step} | {alone} | {frac} |")
     lines.append('')
 
   scal = _rows(result, 'scaling')

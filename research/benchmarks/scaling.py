@@ -74,7 +74,10 @@ def plot(measurements: list[dict[str, Any]], path: str, *, title: str) -> None:
     peers = [m for m in measurements if m.get('benchmark') == 'simclr'
              and 'value' in m and m['library'] != 'jaxaug']
     if sweep == 'size':
-      for lib, color in (('dm_pix', 'tab:orange'), ('augmax', 'tab:green')):
+      for lib, color in (('dm_pix', 'tab:orange'), ('augmax', 'tab:green'),
+                         ('tf_data', 'tab:red'),
+                         ('albumentations', 'tab:purple'),
+                         ('albumentations_2workers', 'tab:brown')):
         p = sorted((m['params']['size'], m['value']) for m in peers
                    if m['library'] == lib and m['name'].startswith('simclr_')
                    and m['params'].get('blur_taps', 0) > 0

@@ -1,4 +1,4 @@
-"""SimCLR two-view pipeline throughput: jaxaug vs augmax vs dm_pix.
+"""SimCLR two-view pipeline throughput: jaxaug vs augmax, dm_pix and host peers.
 
 Every library gets the same input (a batch of `batch` float32 images in [0, 1],
 `size` x `size` x 3, already on the device) and must produce two independently
@@ -27,6 +27,9 @@ Differences forced by the peers (documented in the README):
   position, resized back with `jax.image.resize` (bilinear); jitter ops in a
   fixed order; grayscale mixed in with `jnp.where`; blur with its separable
   two-pass depthwise convolution and a random sigma.
+- host peers (tf.data + tf.image as SimCLR's TF code, albumentations in one
+  process and with 2 workers): see `host_peers.py`; each runs in a fresh
+  subprocess after the JAX libraries of the same setting.
 """
 
 from __future__ import annotations
@@ -225,20 +228,51 @@ def bench_interleaved(libraries: list[str], *, name: str, size: int,
   return out
 
 
-def run(*, quick: bool, log: Callable[[str], None] = print) -> list[Any]:
-  """All libraries at 32x32 (blur and no blur) and 224x224 (tiny if quick)."""
+def bench_host(peer: str, *, name: str, size: int, batch: int,
+               repetitions: int, blur: bool,
+               log: Callable[[str], None]) -> Any:
+  """One host peer (`host_peers`) in a fresh subprocess of this run."""
+  from research.benchmarks import host_peers
+  rec = host_peers.run_in_subprocess(peer, size=size, batch=batch,
+                                     rounds=repetitions, blur=blur)
+  if 'error' in rec:
+    log(f'  {name} {peer}: FAILED {rec["error"]}')
+    return {'benchmark': 'simclr', 'name': name, 'library': peer,
+            'error': rec['error']}
+  m = _measurement(peer, name, size=size, batch=batch, blur=blur,
+                   seconds=rec['seconds'], times=rec['times_s'],
+                   first=rec['first_call_s'])
+  m.params.update(host=True, loadavg=rec['loadavg'],
+                  versions=rec['versions'])
+  m.notes = 'host pipeline, fresh subprocess (research/benchmarks/host_peers.py)'
+  log(f'  {name:16s} b{batch} {peer:8s} {m.value:10.1f} views/s '
+      f'({m.seconds:.3f} s/call, first call {rec["first_call_s"]:.1f} s)')
+  return m
+
+
+def run(*, quick: bool, log: Callable[[str], None] = print,
+        host: bool = True) -> list[Any]:
+  """All libraries at 32x32 (blur and no blur) and 224x224 (tiny if quick).
+
+  The JAX libraries are timed in this process (interleaved rounds); each
+  host peer (`host_peers.PEERS`) then runs in a fresh subprocess with the
+  same size, batch and rounds (skipped when `host` is False).
+  """
+  from research.benchmarks import host_peers
   if quick:
     configs = [('simclr_16', 16, 4, 1, True)]
   else:
-    # 224x224: batch 64 (128 views) and 2 rounds. At batch 256 the peers
-    # take 10-25 s per call on 2 cores and the three compiled pipelines
-    # together ran out of memory (std::bad_alloc) on the shared 24 GiB host.
+    # 224x224: batch 32 (64 views; issue 16's setting) and 3 rounds.
     configs = [('simclr_32', 32, 256, 5, True),
-               ('simclr_cifar_32', 32, 256, 3, False),
-               ('simclr_224', 224, 64, 2, True)]
+               ('simclr_cifar_32', 32, 256, 5, False),
+               ('simclr_224', 224, 32, 3, True)]
   out = []
   for name, size, batch, reps, blur in configs:
     out.extend(bench_interleaved(list(PIPELINES), name=name, size=size,
                                  batch=batch, repetitions=reps, blur=blur,
                                  log=log))
+    if host:
+      for peer in host_peers.PEERS:
+        out.append(bench_host(peer, name=name, size=size, batch=batch,
+                              repetitions=reps, blur=blur, log=log))
   return out

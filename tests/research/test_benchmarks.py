@@ -56,7 +56,8 @@ def test_quick_run_writes_valid_results(tmp_path):
 
   # Every library of each comparison is present, jaxaug included.
   libs = {(m['benchmark'], m['library']) for m in measurements}
-  for lib in ('jaxaug', 'jaxaug_fixed_order', 'augmax', 'dm_pix'):
+  for lib in ('jaxaug', 'jaxaug_fixed_order', 'augmax', 'dm_pix', 'tf_data',
+              'albumentations', 'albumentations_2workers'):
     assert ('simclr', lib) in libs
   for lib in ('jaxaug', 'jax_fft', 'numpy_fft', 'powerbox_jax',
               'powerbox_numpy', 'gstools_randmeth', 'gstools_fourier'):
@@ -72,5 +73,6 @@ def test_quick_run_writes_valid_results(tmp_path):
 
   md = (tmp_path / 'smoke.md').read_text(encoding='utf-8')
   assert 'SimCLR two-view pipeline' in md and 'jaxaug / best peer' in md
+  assert 'Time to first output' in md
   assert 'Failed measurements' not in md
   assert figure.exists() and os.path.getsize(figure) > 1000
