@@ -20,8 +20,9 @@ $(VENV)/.stamp-all: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[research,test,bench,notebooks]"
 	touch $@ $(VENV)/.stamp-research
 
-# The multi-process tests start their own processes (2 x 4 fake devices):
-# run alone after the default suite, not beside it.
+# The multi-process training tests (marker `multiprocess`) start 2 processes
+# x 4 fake devices each: they run alone after the default suite, not beside
+# it (the short start-up checks of test_multiprocess.py stay in the default).
 test: $(VENV)/.stamp-all
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(PY) -m pytest -m multiprocess

@@ -118,4 +118,4 @@ from jaxaug._src.field_augment import (
     random_field_augmentation,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

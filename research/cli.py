@@ -6,7 +6,8 @@ Flags:
   --config.SUB.FIELD=VALUE     any number of overrides (`--config_help`)
   --workdir=DIR                run directory (created when training starts)
   --allow_config_change        resume DIR even if its run used another config
-  --config_help                list the config fields and exit
+  --config_help                list the config fields and exit (with
+                               --config: that config's values)
 
 Multi-process runs (one process per host; `jax.distributed.initialize`'s
 arguments, all three or none: with none, JAX detects SLURM, Open MPI and
@@ -97,19 +98,29 @@ def _config_spec(argv: list[str]) -> str | None:
   return None
 
 
-def _check_config_file(spec: str) -> str | None:
-  """Loads `file.py[:arg]` once; the error message, or None if it loads."""
+def _load_config_file(spec: str):
+  """Loads `file.py[:arg]`: `(config, None)`, or `(None, error message)`."""
   path, _, arg = spec.partition(":")
   if not os.path.isfile(path):
-    return f"--config={spec}: config file {path!r} not found"
+    return None, f"--config={spec}: config file {path!r} not found"
   try:
     module_spec = importlib.util.spec_from_file_location("_config", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    module.get_config(arg) if arg else module.get_config()
+    config = module.get_config(arg) if arg else module.get_config()
   except Exception as e:  # pylint: disable=broad-except
-    return f"--config={spec}: {e}"
-  return None
+    return None, f"--config={spec}: {e}"
+  return config, None
+
+
+def _print(text: str) -> None:
+  """Prints to stdout; a closed pipe (`| head`) is not an error."""
+  try:
+    print(text, flush=True)
+  except BrokenPipeError:
+    # Python would report the pipe again when flushing stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def parse(argv: list[str]) -> Union[int, Args]:
@@ -124,11 +135,14 @@ def parse(argv: list[str]) -> Union[int, Args]:
     reported).
   """
   if any(a in ("-h", "--help", "--helpfull") for a in argv):
-    print(usage())
-    print(check.help_text())
+    _print(usage() + "\n" + check.help_text())
     return 0
   if "--config_help" in argv:
-    print(check.help_text())
+    spec = _config_spec(argv)
+    config, problem = (None, None) if spec is None else _load_config_file(spec)
+    if problem:
+      return fail(problem)
+    _print(check.help_text(config, spec or ""))
     return 0
   for path, arg in _override_paths(argv):
     if path not in base.FIELDS:
@@ -137,7 +151,7 @@ def parse(argv: list[str]) -> Union[int, Args]:
                   f"the fields")
   spec = _config_spec(argv)
   if spec is not None:
-    problem = _check_config_file(spec)
+    _, problem = _load_config_file(spec)
     if problem:
       return fail(problem)
   fv = flags.FlagValues()

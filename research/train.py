@@ -72,7 +72,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     allow_config_change: resume a workdir whose run used another config.
 
   Returns:
-    Final metrics: `loss` (mean of the last `log_every` steps), `step`,
+    Final metrics: `loss` (mean of the last `log_every` steps; when the call
+    trains no step, e.g. a finished run started again, the last logged
+    training loss, or None if there is none), `step`,
     `train_time_s` (time spent in training steps in this call, compilation
     excluded), `images_per_s`, and the evaluation of
     `research.evaluation.evaluate` (`knn_acc`, `few_label_probe_acc`,
@@ -83,7 +85,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     research.configs.check.ConfigError: invalid config (nothing written).
     research.checkpointing.ConfigMismatchError: the workdir holds a run of
       another config (nothing written).
-    research.data.DatasetError: missing or corrupt dataset (nothing written).
+    research.data.DatasetError: missing or corrupt dataset, or a
+      `data.batch_size` larger than the training split (nothing written).
     research.checkpointing.WorkdirError: `workdir` is not writable or lacks
       the free space for the checkpoints.
     research.distributed.DistributedError: in a multi-process run, the
@@ -212,9 +215,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       writer.close()
     manager.close()
   steps_timed = max(step - start - 1, 0)
+  if recent:
+    loss = float(np.mean(recent))
+  else:  # Nothing trained in this call (a finished run again): the last
+    # logged training loss, or None (valid JSON) when there is none.
+    logged = utils.read_metrics(workdir, split="train") if is_main else []
+    loss = logged[-1].get("loss") if logged else None
   final.update({
       "step": step,
-      "loss": float(np.mean(recent)) if recent else float("nan"),
+      "loss": loss,
       "train_time_s": train_time,
       "images_per_s": (steps_timed * d.batch_size / train_time
                        if train_time > 0 else 0.0),

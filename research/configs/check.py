@@ -105,7 +105,9 @@ def _check_relations(flat: dict[str, Any]) -> None:
       flat["optim.num_steps"] > 0):
     raise ConfigError(
         f"config field optim.warmup_steps={flat['optim.warmup_steps']} "
-        f"exceeds optim.num_steps={flat['optim.num_steps']}")
+        f"exceeds optim.num_steps={flat['optim.num_steps']}; for a short "
+        f"run set both (e.g. --config.optim.num_steps=10 "
+        f"--config.optim.warmup_steps=1)")
   if not flat["augment.random_field"] and (
       flat["augment.random_field_strength"] != 1.0 or
       flat["augment.random_field_length_scale"] != 0.0):
@@ -156,13 +158,32 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _check_relations(flat)
 
 
-def help_text() -> str:
-  """Every config field with its default and meaning, one per line."""
+def help_text(config: ml_collections.ConfigDict | None = None,
+              source: str = "") -> str:
+  """Every config field with its value and meaning, one per line.
+
+  Args:
+    config: show this config's values (e.g. an experiment's); None: the
+      base defaults, before the per-dataset and per-objective defaults.
+    source: how `config` was made, for the header (e.g. its --config spec).
+  """
+  values = flatten(config) if config is not None else {
+      path: field.default for path, field in base.FIELDS.items()}
   width = max(len(p) for p in base.FIELDS)
-  lines = ["Config fields (set with --config.FIELD=VALUE; per-dataset and "
-           "per-objective defaults are applied by the experiment file):"]
+  if config is None:
+    header = ("Config fields (set with --config.FIELD=VALUE), with their base "
+              "defaults; an experiment applies per-dataset and per-objective "
+              "defaults on top (add --config=FILE:objective,dataset to "
+              "--config_help to see them):")
+  else:
+    header = (f"Config fields (set with --config.FIELD=VALUE), with the "
+              f"values of {source or 'this config'}:")
+  lines = [header]
+  # Top-level fields first, then one block per section.
+  paths = sorted(base.FIELDS, key=lambda p: ("." in p, p.split(".")[0]))
   section = None
-  for path, field in base.FIELDS.items():
+  for path in paths:
+    field = base.FIELDS[path]
     top = path.split(".")[0] if "." in path else ""
     if top != section:
       section = top
@@ -170,8 +191,8 @@ def help_text() -> str:
     allowed = ""
     if field.choices is not None:
       allowed = " {" + ", ".join(repr(c) for c in field.choices) + "}"
-    lines.append(f"  {path:<{width}}  {field.default!r:<14} {field.help}"
-                 f"{allowed}")
+    value = values.get(path, field.default)
+    lines.append(f"  {path:<{width}}  {value!r:<14} {field.help}{allowed}")
   return "\n".join(lines)
 
 

@@ -40,6 +40,10 @@ class DatasetError(RuntimeError):
   """A dataset is missing, unreadable or unknown; the message says the fix."""
 
 
+class BatchSizeError(DatasetError, ValueError):
+  """`data.batch_size` does not fit the dataset or the number of processes."""
+
+
 def spec(name: str) -> DatasetSpec:
   """The `DatasetSpec` of a supported dataset.
 

@@ -42,9 +42,9 @@ _STREAM_END = 2**62
 
 def _check_batch(global_batch_size: int, process_count: int) -> int:
   if global_batch_size <= 0 or global_batch_size % process_count:
-    raise ValueError(
-        f"batch_size={global_batch_size} must be a positive multiple of the "
-        f"number of processes ({process_count})")
+    raise datasets.BatchSizeError(
+        f"config field data.batch_size={global_batch_size} must be a positive "
+        f"multiple of the number of processes ({process_count})")
   return global_batch_size // process_count
 
 
@@ -75,7 +75,8 @@ class GlobalBatchSampler:
     process_index, process_count: this process's slot p of P.
 
   Raises:
-    ValueError: B is not a positive multiple of P, or exceeds N.
+    research.data.datasets.BatchSizeError (a ValueError): B is not a
+      positive multiple of P, or exceeds N.
   """
 
   def __init__(self, num_records: int, global_batch_size: int, seed: int,
@@ -87,8 +88,10 @@ class GlobalBatchSampler:
     self.local_batch_size = _check_batch(self.global_batch_size,
                                          self.process_count)
     if self.global_batch_size > self.num_records:
-      raise ValueError(f"batch_size={global_batch_size} exceeds the dataset "
-                       f"size {self.num_records}")
+      raise datasets.BatchSizeError(
+          f"config field data.batch_size={global_batch_size} exceeds the "
+          f"number of training examples ({self.num_records}); choose "
+          f"data.batch_size <= {self.num_records}")
     # Drop the remainder so every epoch has the same number of full batches.
     self.steps_per_epoch = self.num_records // self.global_batch_size
 

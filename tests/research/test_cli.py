@@ -63,6 +63,12 @@ CASES = [
     (["--config.objective.temperature=0"],
      ["objective.temperature", "> 0.0"]),
     (["--config.augment.crop_size=64"], ["augment.crop_size", "image_size"]),
+    (["--config.optim.num_steps=2"],
+     ["optim.warmup_steps", "--config.optim.warmup_steps="]),
+    # Only the data knows its size: checked when the pipeline is built,
+    # before any training or checkpoint.
+    (["--config.data.batch_size=100000"],
+     ["data.batch_size=100000", "1500"]),
 ]
 
 
@@ -102,6 +108,32 @@ def test_help_lists_every_config_field():
   for path in base.FIELDS:
     assert path in proc.stdout, path
   assert "optim.num_steps" in check.help_text()
+
+
+def test_config_help_shows_the_experiment_values():
+  """With --config, the listed values are that experiment's, not the base
+  defaults (the digits recipe: batch 128, AdamW, temperature 0.1)."""
+  proc, _ = _run(CONFIG, "--config_help")
+  assert proc.returncode == 0, proc.stderr
+  rows = {line.split()[0]: line.split()[1]
+          for line in proc.stdout.splitlines() if line.startswith("  ")}
+  assert rows["data.batch_size"] == "128"
+  assert rows["optim.optimizer"] == "'adamw'"
+  assert rows["objective.temperature"] == "0.1"
+  assert proc.stdout.count("[run]") == 1
+  base_rows = check.help_text().splitlines()
+  assert any(r.split()[:2] == ["data.batch_size", "256"] for r in base_rows
+             if r.startswith("  "))
+
+
+def test_config_help_into_a_closed_pipe_is_quiet():
+  full_env = dict(os.environ, PYTHONPATH=REPO)
+  proc = subprocess.run(
+      f"{sys.executable} -m research.train --config_help | head -2",
+      shell=True, cwd=REPO, env=full_env, capture_output=True, text=True,
+      timeout=120)
+  assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+  assert len(proc.stdout.splitlines()) == 2
 
 
 def test_parse_applies_nested_overrides(tmp_path):
@@ -196,3 +228,9 @@ def test_cli_resume_prints_the_step(tmp_path):
   assert json.loads(proc.stdout)["step"] == 4
   steps = [(r["split"], r["step"]) for r in utils.read_metrics(workdir)]
   assert len(steps) == len(set(steps))
+  # A finished run started again trains nothing: it reports the last logged
+  # loss (strict JSON, no NaN), not a loss of its own.
+  last_loss = utils.read_metrics(workdir, split="train")[-1]["loss"]
+  again = train.train_and_evaluate(more, workdir)
+  assert again["step"] == 4 and again["loss"] == last_loss
+  json.dumps(again, allow_nan=False)
