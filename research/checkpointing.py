@@ -43,8 +43,23 @@ TrainState = dict[str, Any]
 # Checkpoints.
 
 
-def checkpoint_manager(workdir: str, keep: int):
+class WorkdirError(OSError):
+  """The workdir cannot hold the run (unwritable, or too little free space)."""
+
+
+def checkpoint_manager(workdir: str, keep: int, *, read_only: bool = False):
+  """The orbax CheckpointManager of `workdir/checkpoints`.
+
+  `read_only=True` (offline evaluation) changes nothing on disk: no partial
+  save is removed (it may be a save in progress of a run still training),
+  no directory is created and nothing is saved.
+  """
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  if read_only:
+    directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+    return ocp.CheckpointManager(
+        directory, options=ocp.CheckpointManagerOptions(
+            read_only=True, create=False))
   # Orbax writes each step to `<step>.orbax-checkpoint-tmp-*` and renames it
   # when complete (atomic on local/POSIX file systems; a commit file on
   # object stores), so a save killed half-way is never listed as a step.
@@ -89,7 +104,12 @@ def save(manager, step: int, state: TrainState) -> None:
   manager.wait_until_finished()
 
 
-def restore_latest(manager, template: TrainState) -> TrainState | None:
+class CheckpointReadError(WorkdirError, RuntimeError):
+  """Checkpoints exist but none can be read with the run's structure."""
+
+
+def restore_latest(manager, template: TrainState, *,
+                   move_unreadable: bool = True) -> TrainState | None:
   """The latest readable checkpoint, restored with `template`'s sharding.
 
   A checkpoint that fails to load (a truncated or corrupt file in a finished
@@ -100,12 +120,16 @@ def restore_latest(manager, template: TrainState) -> TrainState | None:
   Args:
     manager: the run's orbax `CheckpointManager`.
     template: a TrainState with the structure, dtypes and shardings wanted.
+    move_unreadable: False: leave unreadable steps where they are (offline
+      evaluation, or a resume under a changed config, where a failure says
+      nothing about the files), skip them with a warning.
 
   Returns:
     The restored TrainState, or None if there is no checkpoint.
 
   Raises:
-    RuntimeError: checkpoints exist but none of them can be read.
+    CheckpointReadError (a RuntimeError and a WorkdirError): checkpoints
+      exist but none of them can be read.
   """
   import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   steps = sorted(manager.all_steps(), reverse=True)
@@ -128,17 +152,28 @@ def restore_latest(manager, template: TrainState) -> TrainState | None:
     problem = next((p for p in distributed.allgather_text(problem) if p), "")
     if problem:
       errors.append(f"step {step}: {problem}")
-      quarantine(manager, step, problem)
+      if move_unreadable:
+        quarantine(manager, step, problem)
+      else:
+        warnings.warn(f"checkpoint step {step} in {manager.directory} cannot "
+                      f"be read ({problem}); trying the previous one",
+                      RuntimeWarning)
       continue
     if errors:
-      warnings.warn(f"resuming from checkpoint step {step}; unreadable newer "
-                    f"checkpoints were moved aside: {'; '.join(errors)}",
-                    RuntimeWarning)
+      if move_unreadable:
+        warnings.warn(f"resuming from checkpoint step {step}; unreadable "
+                      f"newer checkpoints were moved aside: "
+                      f"{'; '.join(errors)}", RuntimeWarning)
+      else:
+        warnings.warn(f"using checkpoint step {step}; newer checkpoints "
+                      f"could not be read: {'; '.join(errors)}",
+                      RuntimeWarning)
     return state
-  raise RuntimeError(
+  where = (f"they were moved to {corrupt_dir(manager)}. Delete that directory "
+           f"to start over." if move_unreadable else "they were left in place.")
+  raise CheckpointReadError(
       f"no checkpoint in {manager.directory} can be read "
-      f"({'; '.join(errors)}); they were moved to "
-      f"{corrupt_dir(manager)}. Delete that directory to start over.")
+      f"({'; '.join(e[:300] for e in errors)}); {where}")
 
 
 def corrupt_dir(manager) -> str:
@@ -165,10 +200,6 @@ def quarantine(manager, step: int, error: str) -> None:
 # Up-front checks of the workdir.
 
 
-class WorkdirError(OSError):
-  """The workdir cannot hold the run (unwritable, or too little free space)."""
-
-
 def check_workdir_writable(workdir: str) -> None:
   """Creates `workdir` and writes+deletes a probe file in it.
 
@@ -182,6 +213,14 @@ def check_workdir_writable(workdir: str) -> None:
     >>> check_workdir_writable("/tmp/run")  # doctest: +SKIP
   """
   probe = os.path.join(workdir, f".write_probe_{os.getpid()}")
+  for name in ("checkpoints", "metrics.jsonl", "config.json"):
+    path = os.path.join(workdir, name)
+    want_dir = name == "checkpoints"
+    if os.path.exists(path) and os.path.isdir(path) != want_dir:
+      raise WorkdirError(
+          f"{path!r} is a {'file' if want_dir else 'directory'}; the run "
+          f"needs it to be a {'directory' if want_dir else 'file'}. nothing "
+          f"was trained. Remove it or choose another --workdir.")
   try:
     os.makedirs(workdir, exist_ok=True)
     with open(probe, "wb") as f:
@@ -248,10 +287,16 @@ def config_path(workdir: str) -> str:
 def read_run_config(workdir: str) -> ml_collections.ConfigDict | None:
   """The config a workdir's run was started with, or None if there is none."""
   path = config_path(workdir)
-  if not os.path.isfile(path):
+  if not os.path.exists(path):
     return None
-  with open(path, encoding="utf-8") as f:
-    return ml_collections.ConfigDict(json.load(f))
+  try:
+    with open(path, encoding="utf-8") as f:
+      return ml_collections.ConfigDict(json.load(f))
+  except (OSError, ValueError, TypeError) as e:
+    raise WorkdirError(
+        f"{path} cannot be read as a run config ({type(e).__name__}: {e}); "
+        f"the workdir's run is unknown. Restore the file or choose another "
+        f"--workdir.") from e
 
 
 def has_checkpoint(workdir: str) -> bool:
@@ -284,8 +329,13 @@ def check_resume(config: ml_collections.ConfigDict, workdir: str, *,
       every such field with both values.
   """
   old = read_run_config(workdir)
-  if old is None or not has_checkpoint(workdir):
+  if not has_checkpoint(workdir):
     return {}
+  if old is None:
+    raise ConfigMismatchError(
+        f"workdir {workdir!r} holds checkpoints but no config.json, so the "
+        f"config of their run is unknown; resuming could mix two runs. Use "
+        f"another --workdir, or put the run's config.json back.")
   changes = check.diff(check.flatten(old), check.flatten(config))
   unsafe = {k: v for k, v in changes.items() if k not in base.RESUME_SAFE}
   if unsafe and not allow_config_change:

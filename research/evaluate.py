@@ -26,8 +26,12 @@ from research.trainer import Trainer
 def load_run(workdir: str, *, devices=None):
   """The config, trainer and restored TrainState of a finished (or partial) run.
 
+  The workdir is only read (a run may still be training in it).
+
   Raises:
     FileNotFoundError: no config.json or no checkpoint in `workdir`.
+    research.checkpointing.WorkdirError: config.json or every checkpoint is
+      unreadable.
   """
   config = checkpointing.read_run_config(workdir)
   if config is None:
@@ -35,9 +39,17 @@ def load_run(workdir: str, *, devices=None):
         f"{checkpointing.config_path(workdir)} not found: is {workdir!r} a "
         f"workdir of research.train?")
   trainer = Trainer(config, devices=devices)
-  manager = checkpointing.checkpoint_manager(workdir, config.checkpoint.keep)
-  state = checkpointing.restore_latest(manager, trainer.init_state())
-  manager.close()
+  if not checkpointing.has_checkpoint(workdir):
+    raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
+  # Read-only: the run may still be training in `workdir` (its save in
+  # progress, its pruning of old steps); nothing is removed or moved.
+  manager = checkpointing.checkpoint_manager(
+      workdir, config.checkpoint.keep, read_only=True)
+  try:
+    state = checkpointing.restore_latest(manager, trainer.init_state(),
+                                         move_unreadable=False)
+  finally:
+    manager.close()
   if state is None:
     raise FileNotFoundError(f"no checkpoint in {workdir}/checkpoints")
   return config, trainer, state
@@ -59,7 +71,7 @@ def main(argv=None) -> int:
   args = parser.parse_args(argv)
   try:
     results = evaluate_workdir(args.workdir)
-  except FileNotFoundError as e:
+  except (FileNotFoundError, checkpointing.WorkdirError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   print(json.dumps(results, indent=2))

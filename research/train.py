@@ -45,6 +45,7 @@ from research import data as data_lib
 from research import distributed
 from research import evaluation
 from research import utils
+from research.configs import base
 from research.configs import check
 from research.trainer import Trainer
 from research.trainer import check_topology
@@ -82,13 +83,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
     classifier objectives) if the run reached `optim.num_steps`.
 
   Raises:
-    research.configs.check.ConfigError: invalid config (nothing written).
+    research.configs.check.ConfigError: invalid config, or optim.num_steps
+      below the step of the run's latest checkpoint (nothing written).
     research.checkpointing.ConfigMismatchError: the workdir holds a run of
-      another config (nothing written).
+      another config, checkpoints without config.json, or checkpoints that
+      cannot be restored under an allowed config change (nothing written).
     research.data.DatasetError: missing or corrupt dataset, or a
       `data.batch_size` larger than the training split (nothing written).
-    research.checkpointing.WorkdirError: `workdir` is not writable or lacks
-      the free space for the checkpoints.
+    research.checkpointing.WorkdirError: `workdir` is not writable, lacks
+      the free space for the checkpoints, holds a file where a directory is
+      needed (or the reverse), or its checkpoints cannot be read
+      (`CheckpointReadError`).
     research.distributed.DistributedError: in a multi-process run, the
       processes were given different configs, or another process failed
       while setting up (nothing written).
@@ -133,10 +138,32 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       shutil.rmtree(workdir, ignore_errors=True)
     raise
   manager = checkpointing.checkpoint_manager(workdir, config.checkpoint.keep)
-  restored = checkpointing.restore_latest(manager, state)
+  # Under a config change beyond the resume-safe fields (allowed with
+  # --allow_config_change) a failed restore says nothing about the files (a
+  # field may have changed the parameters' shapes): nothing is moved aside.
+  unsafe = sorted(k for k in changes if k not in base.RESUME_SAFE)
+  try:
+    restored = checkpointing.restore_latest(manager, state,
+                                            move_unreadable=not unsafe)
+  except checkpointing.CheckpointReadError as e:
+    manager.close()
+    if not unsafe:
+      raise
+    raise checkpointing.ConfigMismatchError(
+        f"the checkpoints in {workdir!r} cannot be restored under the changed "
+        f"config (changed: {', '.join(unsafe)}); a change of the "
+        f"model or objective cannot continue a run. Nothing was moved or "
+        f"written; use another --workdir. ({e})") from e
   if restored is not None:
     state = restored
   start = int(jax.device_get(state["step"]))
+  if start > config.optim.num_steps:
+    manager.close()
+    raise check.ConfigError(
+        f"config field optim.num_steps={config.optim.num_steps} is below the "
+        f"step of the run's latest checkpoint ({start}) in {workdir!r}; "
+        f"nothing was changed. Pass optim.num_steps >= {start}, or use "
+        f"research.evaluate to evaluate the run.")
   checkpointing.record_config(config, workdir, changes, start)
   if start:
     _log(f"resumed from step {start} ({workdir})")
@@ -171,9 +198,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str, *,
       loss = float(metrics["loss"])
       if not math.isfinite(loss):
         raise TrainingDivergedError(
-            f"loss is {loss} at step {step}; stopping. The last good "
-            f"checkpoint (step {last_saved}) is kept in "
-            f"{os.path.join(workdir, 'checkpoints')}. Lower "
+            f"loss is {loss} at step {step}; stopping. " + (
+                f"The last good checkpoint (step {last_saved}) is kept in "
+                f"{os.path.join(workdir, 'checkpoints')}. "
+                if last_saved is not None else "No checkpoint was saved. ") +
+            "Lower "
             f"optim.base_learning_rate or raise optim.warmup_steps and rerun.")
       if step > start + 1:  # The first step of a call includes compilation.
         train_time += dt

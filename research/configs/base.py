@@ -64,14 +64,14 @@ F = Field
 FIELDS: dict[str, Field] = {
     "name": F("", "run name shown in logs; default <objective>_<dataset>"),
     "seed": F(0, "model init, augmentation and data order derive from it",
-              low=0),
+              low=0, high=2**31 - 1),
     # data
     "data.dataset": F("digits", "dataset; digits is embedded (no download)",
                       choices=DATASETS),
     "data.data_dir": F("", "tfds data_dir ('' = $TFDS_DATA_DIR or "
                        "~/tensorflow_datasets); unused for digits"),
     "data.image_size": F(32, "side of the square uint8 images sent to the "
-                         "device (pixels)", low=4),
+                         "device (pixels)", low=4, high=2048),
     "data.batch_size": F(256, "global batch size (all devices and processes)",
                          low=2),
     "data.num_workers": F(0, "grain worker processes that read and decode "

@@ -8,6 +8,7 @@ instead of a traceback from data loading or a trace.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 from typing import Any, Iterable
 
@@ -66,6 +67,9 @@ def _check_field(path: str, field: base.Field, value: Any) -> None:
         f"config field {path}={value!r} is not allowed; choose one of "
         f"{', '.join(repr(c) for c in field.choices)}{suggest(str(value), [str(c) for c in field.choices])}")
   if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if not math.isfinite(value):
+      raise ConfigError(f"config field {path}={value!r} must be a finite "
+                        f"number ({field.help})")
     low_bad = field.low is not None and (
         value < field.low or (field.low_open and value == field.low))
     high_bad = field.high is not None and value > field.high

@@ -69,6 +69,11 @@ CASES = [
     # before any training or checkpoint.
     (["--config.data.batch_size=100000"],
      ["data.batch_size=100000", "1500"]),
+    (["--config.optim.base_learning_rate=nan"],
+     ["optim.base_learning_rate", "finite"]),
+    (["--config.eval.knn_temperature=inf"], ["eval.knn_temperature", "finite"]),
+    (["--config.seed=99999999999999999999"], ["seed", "<= 2147483647"]),
+    (["--config.data.image_size=100000"], ["data.image_size", "<= 2048"]),
 ]
 
 

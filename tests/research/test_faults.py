@@ -24,6 +24,7 @@ from research import evaluate
 from research import train
 from research import trainer as trainer_lib
 from research import utils
+from research.configs import check
 
 import tiny_runs
 
@@ -246,3 +247,97 @@ def test_free_space_estimate_scales_with_kept_checkpoints():
   need5 = checkpointing.check_free_space("/", trainer_state, 5)
   assert need5 - need2 == int(
       checkpointing.checkpoint_bytes(trainer_state) * 3 * 1.5)
+
+
+# Workdirs a careless user (or a copy command) can produce. Each is refused
+# before anything is trained, moved or overwritten.
+
+
+def _copy_run(reference, tmp_path):
+  workdir = str(tmp_path / "run")
+  shutil.copytree(reference[0], workdir)
+  return workdir
+
+
+def _tree(workdir):
+  return sorted(os.path.relpath(os.path.join(root, name), workdir)
+                for root, dirs, files in os.walk(workdir)
+                for name in dirs + files)
+
+
+def test_checkpoints_path_that_is_a_file_fails_before_training(tmp_path,
+                                                               monkeypatch):
+  workdir = tmp_path / "run"
+  workdir.mkdir()
+  (workdir / "checkpoints").write_text("x")
+  _no_training(monkeypatch)
+  with pytest.raises(checkpointing.WorkdirError, match="is a file"):
+    train.train_and_evaluate(_config(), str(workdir))
+
+
+def test_checkpoints_without_config_json_are_not_resumed(reference, tmp_path,
+                                                         monkeypatch):
+  workdir = str(tmp_path / "run")
+  os.makedirs(workdir)
+  shutil.copytree(os.path.join(reference[0], "checkpoints"),
+                  os.path.join(workdir, "checkpoints"))
+  _no_training(monkeypatch)
+  config = _config()
+  config.seed = 7
+  with pytest.raises(checkpointing.ConfigMismatchError, match="no config.json"):
+    train.train_and_evaluate(config, workdir)
+  assert not os.path.exists(os.path.join(workdir, "config.json"))
+
+
+def test_unreadable_config_json_is_a_workdir_error(reference, tmp_path):
+  workdir = _copy_run(reference, tmp_path)
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write("{garbage")
+  with pytest.raises(checkpointing.WorkdirError, match="config.json"):
+    train.train_and_evaluate(_config(), workdir)
+  with pytest.raises(checkpointing.WorkdirError, match="config.json"):
+    evaluate.load_run(workdir)
+
+
+def test_shape_changing_allowed_change_moves_nothing(reference, tmp_path):
+  """--allow_config_change with a field that changes the parameters' shapes
+  is refused without quarantining the run's good checkpoints."""
+  workdir = _copy_run(reference, tmp_path)
+  before = _tree(workdir)
+  config = _config()
+  config.model.head_out = 32
+  config.optim.num_steps = NUM_STEPS + 2
+  with pytest.raises(checkpointing.ConfigMismatchError,
+                     match="model.head_out"):
+    with pytest.warns(RuntimeWarning):
+      train.train_and_evaluate(config, workdir, devices=jax.devices()[:1],
+                               allow_config_change=True)
+  assert _tree(workdir) == before
+  assert not os.path.exists(os.path.join(workdir, "checkpoints_corrupt"))
+  assert checkpointing.read_run_config(workdir).model.head_out == (
+      _config().model.head_out)
+
+
+def test_num_steps_below_the_checkpoint_is_refused(reference, tmp_path):
+  workdir = _copy_run(reference, tmp_path)
+  before = _tree(workdir)
+  config = _config()
+  config.optim.num_steps = NUM_STEPS - 2
+  config.optim.warmup_steps = 1
+  with pytest.raises(check.ConfigError, match="optim.num_steps"):
+    train.train_and_evaluate(config, workdir, devices=jax.devices()[:1])
+  assert _tree(workdir) == before
+  assert checkpointing.read_run_config(workdir).optim.num_steps == NUM_STEPS
+
+
+def test_evaluate_leaves_a_live_run_alone(reference, tmp_path):
+  """Offline evaluation only reads: a save in progress (its tmp directory)
+  is not deleted, and nothing is created or moved."""
+  workdir = _copy_run(reference, tmp_path)
+  in_flight = os.path.join(workdir, "checkpoints",
+                           f"{NUM_STEPS + 1}.orbax-checkpoint-tmp-99")
+  os.makedirs(os.path.join(in_flight, "default"))
+  before = _tree(workdir)
+  _, _, state = evaluate.load_run(workdir, devices=jax.devices()[:1])
+  assert int(state["step"]) == NUM_STEPS
+  assert _tree(workdir) == before
