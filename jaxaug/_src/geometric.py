@@ -924,7 +924,10 @@ def random_crop(key: jax.Array, image: ArrayLike, *, size: Size) -> jax.Array:
   m, _ = _random_crop_builder(size=(ch, cw)).sample(key, image.shape[:2])
   top = jnp.round(m[0, 2]).astype(jnp.int32)
   left = jnp.round(m[1, 2]).astype(jnp.int32)
-  return jax.lax.dynamic_slice(image, (top, left, 0), (ch, cw, image.shape[2]))
+  # Every index the same dtype: a Python 0 would be int64 under x64.
+  zero = jnp.zeros((), jnp.int32)
+  return jax.lax.dynamic_slice(image, (top, left, zero),
+                               (ch, cw, image.shape[2]))
 
 
 @checks.with_channel_axis

@@ -287,3 +287,25 @@ def test_bad_inputs():
     jaxaug.rotate(img, 0.1, mode="bogus")
   with pytest.raises(TypeError, match="key"):
     jaxaug.random_rotate(3, img)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("key_fn", [jax.random.key, jax.random.PRNGKey])
+def test_random_crop_under_x64(dtype, key_fn):
+  # Regression: a Python 0 index became int64 next to int32 offsets, and
+  # dynamic_slice refused the mix under jax_enable_x64.
+  previous = jax.config.jax_enable_x64
+  jax.config.update("jax_enable_x64", True)
+  try:
+    img = _image(8, 9).astype(dtype)
+    out = jaxaug.random_crop(key_fn(0), jnp.asarray(img), size=(5, 4))
+    assert out.shape == (5, 4, 3)
+    assert out.dtype == jnp.asarray(img).dtype
+    # The crop is a window of the image.
+    found = any(np.array_equal(np.asarray(out), img[t:t + 5, l:l + 4])
+                for t in range(4) for l in range(6))
+    assert found
+    jitted = jax.jit(functools.partial(jaxaug.random_crop, size=3))
+    assert jitted(key_fn(1), jnp.asarray(img)).shape == (3, 3, 3)
+  finally:
+    jax.config.update("jax_enable_x64", previous)
