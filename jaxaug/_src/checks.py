@@ -195,6 +195,31 @@ def check_positive(x: Any, name: str) -> None:
     raise ValueError(f"{name} must be positive and finite, got {x!r}")
 
 
+def check_finite(x: Any, name: str) -> None:
+  """Raises ValueError if a concrete `x` has a NaN or infinite value.
+
+  For parameters with no range of their own (an angle, a shift, a blend
+  factor): a NaN or inf would otherwise give an all-NaN or constant image
+  silently. Traced values pass unchecked.
+  """
+  v = concrete_value(x)
+  if v is None:
+    return
+  try:
+    finite = np.isfinite(np.asarray(v, np.float64))
+  except (TypeError, ValueError):
+    return  # not numeric: left to the op's own checks
+  if np.all(finite):
+    return
+  if v.size == 1:
+    got = repr(float(np.asarray(v, np.float64).reshape(())))
+  elif v.size <= 8:
+    got = str(np.asarray(v, np.float64).tolist())
+  else:
+    got = f"{int(np.sum(~finite))} non-finite values of {v.size}"
+  raise ValueError(f"{name} must be finite, got {got}")
+
+
 def check_range(x: Any, name: str, lo: float, hi: float) -> None:
   """Raises ValueError if a concrete `x` is outside [lo, hi]."""
   v = concrete_value(x)

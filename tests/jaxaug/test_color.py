@@ -497,3 +497,35 @@ def test_bad_inputs_name_the_argument():
     jaxaug.adjust_contrast(x, 0.5, convention="pil")
   with pytest.raises(TypeError, match="key"):
     jaxaug.random_brightness(0, x)
+
+
+@pytest.mark.parametrize("fn,arg", [
+    (jaxaug.adjust_hue, "delta"),
+    (jaxaug.adjust_brightness, "delta"),
+    (jaxaug.adjust_contrast, "factor"),
+    (jaxaug.adjust_sharpness, "factor"),
+    (jaxaug.adjust_saturation, "factor"),
+    (jaxaug.scale_brightness, "factor"),
+    (jaxaug.adjust_gamma, "gamma"),
+])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_parameter_raises(fn, arg, bad):
+  # Regression: a concrete NaN gave an all-NaN image silently.
+  img = _image()
+  with pytest.raises(ValueError, match=arg):
+    fn(img, bad)
+  # Traced parameters are not checked (jit still works).
+  out = jax.jit(fn)(img, 0.5)
+  assert out.shape == img.shape
+
+
+def test_non_finite_gain_and_nan_threshold_raise():
+  img = _image()
+  with pytest.raises(ValueError, match="gain must be finite, got nan"):
+    jaxaug.adjust_gamma(img, 1.0, gain=np.nan)
+  with pytest.raises(ValueError, match="threshold"):
+    jaxaug.solarize(img, threshold=np.nan)
+  # An infinite threshold stays valid: nothing is inverted.
+  np.testing.assert_array_equal(jaxaug.solarize(img, threshold=np.inf), img)
+  out = jax.jit(lambda x, t: jaxaug.solarize(x, threshold=t))(img, 0.5)
+  assert out.shape == img.shape

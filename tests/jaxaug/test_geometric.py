@@ -309,3 +309,31 @@ def test_random_crop_under_x64(dtype, key_fn):
     assert jitted(key_fn(1), jnp.asarray(img)).shape == (3, 3, 3)
   finally:
     jax.config.update("jax_enable_x64", previous)
+
+
+@pytest.mark.parametrize("call,arg", [
+    (lambda img, v: jaxaug.rotate(img, v), "angle"),
+    (lambda img, v: jaxaug.shear(img, v), "shear"),
+    (lambda img, v: jaxaug.translate(img, (v, 0.0)), "translation"),
+    (lambda img, v: jaxaug.translate(img, v), "translation"),
+    (lambda img, v: jaxaug.affine_transform(
+        img, jnp.array([[1.0, 0.0, v], [0.0, 1.0, 0.0]])), "matrix"),
+    (lambda img, v: jaxaug.resized_crop(img, (0.0, 0.0, v, 4.0), size=4),
+     "box"),
+])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_parameter_raises(call, arg, bad):
+  # Regression: NaN/inf angles, shears and shifts gave a constant image.
+  img = _image()
+  with pytest.raises(ValueError, match=f"{arg} must be finite"):
+    call(img, bad)
+  # Traced values pass unchecked (no error under jit).
+  assert jax.jit(call)(img, 0.5).shape[-1] == 3
+
+
+def test_non_finite_message_shows_value():
+  with pytest.raises(ValueError, match=r"angle must be finite, got nan"):
+    jaxaug.rotate(_image(), float("nan"))
+  with pytest.raises(ValueError, match=r"translation must be finite, got "
+                     r"\[inf, 0.0\]"):
+    jaxaug.translate(_image(), (float("inf"), 0))
