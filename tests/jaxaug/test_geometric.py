@@ -337,3 +337,37 @@ def test_non_finite_message_shows_value():
   with pytest.raises(ValueError, match=r"translation must be finite, got "
                      r"\[inf, 0.0\]"):
     jaxaug.translate(_image(), (float("inf"), 0))
+
+
+@pytest.mark.parametrize("call", [
+    lambda img, **kw: jaxaug.rotate(img, 0.3, **kw),
+    lambda img, **kw: jaxaug.flip_left_right(img, **kw),
+    lambda img, **kw: jaxaug.random_crop(jax.random.key(0), img, size=3,
+                                         **kw),
+])
+def test_bad_channel_axis_raises(call):
+  # Regression: channel_axis=5 on a rank-3 image acted as -1 (5 % 3 == 2),
+  # and channel_axis=1.5 failed with "'float' object is not iterable".
+  img = _image(6, 7)
+  for axis in (3, 5, 9, -4):
+    with pytest.raises(ValueError, match="channel_axis"):
+      call(img, channel_axis=axis)
+  for axis in (1.5, -1.0, True, "0"):
+    with pytest.raises(TypeError, match="channel_axis"):
+      call(img, channel_axis=axis)
+  # Valid axes still work, in both signs and as NumPy ints.
+  chw = np.moveaxis(img, -1, 0)
+  np.testing.assert_array_equal(
+      call(chw, channel_axis=0), call(chw, channel_axis=np.int64(-3)))
+  np.testing.assert_array_equal(
+      np.moveaxis(np.asarray(call(chw, channel_axis=0)), 0, -1),
+      call(img, channel_axis=2))
+
+
+def test_bad_channel_axis_presets_and_normalize():
+  with pytest.raises(ValueError, match="channel_axis"):
+    jaxaug.presets.simclr(4, channel_axis=3)
+  with pytest.raises(TypeError, match="channel_axis"):
+    jaxaug.presets.simclr(4, channel_axis=0.5)
+  with pytest.raises(ValueError, match="channel_axis"):
+    jaxaug.normalize(_image(), 0.5, 0.2, channel_axis=3)
