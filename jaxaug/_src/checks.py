@@ -257,11 +257,37 @@ def uniform(key: jax.Array, interval: Any, name: str, *, lo: float = -np.inf,
 
 
 def check_size(size: Any, name: str = "size") -> tuple[int, int]:
-  """Normalises a static output size (int or (h, w)) and checks it."""
-  if isinstance(size, (int, np.integer)):
+  """Normalises a static output size (int or (h, w)) and checks it.
+
+  Raises:
+    TypeError: a number that is not an int (2.5, 2.0, True), alone or in the
+      pair: sizes are never rounded silently.
+    ValueError: not an int or a pair, or a non-positive size.
+  """
+  def is_int(s):
+    return isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+
+  def not_int(s):
+    return isinstance(s, (bool, float, complex, np.bool_, np.floating,
+                          np.complexfloating))
+
+  if is_int(size):
     size = (int(size), int(size))
+  elif not_int(size):
+    raise TypeError(f"{name} must be a static int or a (height, width) pair "
+                    f"of ints, got {size!r}")
   try:
-    h, w = (int(s) for s in size)
+    pair = tuple(size)
+    if len(pair) != 2:
+      raise ValueError(f"length {len(pair)}")
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"{name} must be an int or an (height, width) pair of "
+                     f"static ints, got {size!r}") from e
+  if any(not_int(s) for s in pair):
+    raise TypeError(f"{name} must be a static int or a (height, width) pair "
+                    f"of ints, got {size!r}")
+  try:
+    h, w = (int(s) for s in pair)
   except (TypeError, ValueError) as e:
     raise ValueError(f"{name} must be an int or an (height, width) pair of "
                      f"static ints, got {size!r}") from e

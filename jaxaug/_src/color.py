@@ -1047,11 +1047,16 @@ def posterize(image: ArrayLike, bits: ArrayLike) -> jax.Array:
     The posterized image, same shape and dtype.
 
   Raises:
+    TypeError: a concrete `bits` that is not an integer (2.5, 2.0, True).
     ValueError: a concrete `bits` outside [1, 8].
 
   Example:
     >>> out = posterize(jnp.full((4, 4, 3), 0.7), 2)
   """
+  v = checks.concrete_value(bits)
+  if v is not None and (isinstance(bits, bool) or v.dtype == np.bool_ or
+                        not np.issubdtype(v.dtype, np.integer)):
+    raise TypeError(f"bits must be an integer in [1, 8], got {bits!r}")
   checks.check_range(bits, "bits", 1, 8)
   x, dtype = checks.image_in(image)
   bits = jnp.clip(jnp.round(jnp.asarray(bits)).astype(jnp.int32), 1, 8)

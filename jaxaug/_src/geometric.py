@@ -935,6 +935,7 @@ def random_crop(key: jax.Array, image: ArrayLike, *, size: Size) -> jax.Array:
 
   Raises:
     ValueError: `size` non-positive or larger than the image.
+    TypeError: `size` not made of ints (`(2.5, 2)`, `2.0`).
 
   Example:
     >>> random_crop(jax.random.key(0), jnp.zeros((8, 8, 3)), size=5).shape
@@ -962,6 +963,10 @@ def center_crop(image: ArrayLike, *, size: Size) -> jax.Array:
 
   Returns:
     `(h, w, C)` crop.
+
+  Raises:
+    ValueError: `size` non-positive or larger than the image.
+    TypeError: `size` not made of ints (`(2.5, 2)`, `2.0`).
 
   Example:
     >>> center_crop(jnp.zeros((8, 8, 3)), size=4).shape

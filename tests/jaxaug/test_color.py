@@ -529,3 +529,20 @@ def test_non_finite_gain_and_nan_threshold_raise():
   np.testing.assert_array_equal(jaxaug.solarize(img, threshold=np.inf), img)
   out = jax.jit(lambda x, t: jaxaug.solarize(x, threshold=t))(img, 0.5)
   assert out.shape == img.shape
+
+
+@pytest.mark.parametrize("bits", [2.5, 2.0, True, np.float32(3), [2.5]])
+def test_posterize_non_integer_bits_raise(bits):
+  # Regression: posterize(x, 2.5) rounded silently.
+  with pytest.raises(TypeError, match="bits"):
+    jaxaug.posterize(_image(), bits)
+
+
+def test_posterize_integer_bits_still_work():
+  img = _image()
+  for bits in (3, np.int64(3), jnp.array(3)):
+    np.testing.assert_array_equal(jaxaug.posterize(img, bits),
+                                  jaxaug.posterize(img, 3))
+  # Traced bits (any dtype) are not checked.
+  out = jax.jit(jaxaug.posterize)(img, 3.0)
+  np.testing.assert_array_equal(out, jaxaug.posterize(img, 3))

@@ -371,3 +371,26 @@ def test_bad_channel_axis_presets_and_normalize():
     jaxaug.presets.simclr(4, channel_axis=0.5)
   with pytest.raises(ValueError, match="channel_axis"):
     jaxaug.normalize(_image(), 0.5, 0.2, channel_axis=3)
+
+
+@pytest.mark.parametrize("size", [(2.5, 2), (2, 2.5), 2.0, (3.0, 3),
+                                  (True, 2), np.float32(3)])
+def test_non_integer_size_raises(size):
+  # Regression: random_crop(size=(2.5, 2)) cropped (2, 2) silently.
+  img = _image()
+  with pytest.raises(TypeError, match="size"):
+    jaxaug.random_crop(jax.random.key(0), img, size=size)
+  with pytest.raises(TypeError, match="size"):
+    jaxaug.center_crop(img, size=size)
+  with pytest.raises(TypeError, match="size"):
+    jaxaug.random_resized_crop(jax.random.key(0), img, size=size)
+
+
+def test_integer_sizes_still_accepted():
+  img = _image()
+  for size, hw in ((3, (3, 3)), ((3, 4), (3, 4)), ([3, 4], (3, 4)),
+                   (np.array([3, 4]), (3, 4)), ((np.int32(3), 4), (3, 4))):
+    out = jaxaug.random_crop(jax.random.key(0), img, size=size)
+    assert out.shape[:2] == hw
+  with pytest.raises(ValueError, match="size"):
+    jaxaug.center_crop(img, size=(1, 2, 3))
