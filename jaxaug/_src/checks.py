@@ -115,9 +115,11 @@ def check_image(image: Any, *, name: str = "image", ndim: int = 3,
     The image as a `jax.Array` (clipped to [0, 1] when traced).
 
   Raises:
-    TypeError: not an array, or not floating point.
-    ValueError: wrong rank, empty spatial size, wrong channel count, or a
-      concrete value outside [0, 1].
+    TypeError: not an array, or not floating point; a non-int
+      `channel_axis`.
+    ValueError: wrong rank, empty spatial size, wrong channel count, a
+      `channel_axis` outside the image's axes, or a concrete value outside
+      [0, 1].
   """
   if not hasattr(image, "shape") or not hasattr(image, "dtype"):
     try:
@@ -137,7 +139,7 @@ def check_image(image: Any, *, name: str = "image", ndim: int = 3,
     raise ValueError(f"{name} must not have a zero-sized axis, got shape "
                      f"{tuple(image.shape)}")
   if channels is not None:
-    c = image.shape[channel_axis]
+    c = image.shape[check_channel_axis(channel_axis, image.ndim)]
     if c not in channels:
       raise ValueError(f"{name} must have {' or '.join(map(str, channels))} "
                        f"channels on axis {channel_axis}, got {c} "
@@ -195,6 +197,31 @@ def check_positive(x: Any, name: str) -> None:
     raise ValueError(f"{name} must be positive and finite, got {x!r}")
 
 
+def check_finite(x: Any, name: str) -> None:
+  """Raises ValueError if a concrete `x` has a NaN or infinite value.
+
+  For parameters with no range of their own (an angle, a shift, a blend
+  factor): a NaN or inf would otherwise give an all-NaN or constant image
+  silently. Traced values pass unchecked.
+  """
+  v = concrete_value(x)
+  if v is None:
+    return
+  try:
+    finite = np.isfinite(np.asarray(v, np.float64))
+  except (TypeError, ValueError):
+    return  # not numeric: left to the op's own checks
+  if np.all(finite):
+    return
+  if v.size == 1:
+    got = repr(float(np.asarray(v, np.float64).reshape(())))
+  elif v.size <= 8:
+    got = str(np.asarray(v, np.float64).tolist())
+  else:
+    got = f"{int(np.sum(~finite))} non-finite values of {v.size}"
+  raise ValueError(f"{name} must be finite, got {got}")
+
+
 def check_range(x: Any, name: str, lo: float, hi: float) -> None:
   """Raises ValueError if a concrete `x` is outside [lo, hi]."""
   v = concrete_value(x)
@@ -230,11 +257,37 @@ def uniform(key: jax.Array, interval: Any, name: str, *, lo: float = -np.inf,
 
 
 def check_size(size: Any, name: str = "size") -> tuple[int, int]:
-  """Normalises a static output size (int or (h, w)) and checks it."""
-  if isinstance(size, (int, np.integer)):
+  """Normalises a static output size (int or (h, w)) and checks it.
+
+  Raises:
+    TypeError: a number that is not an int (2.5, 2.0, True), alone or in the
+      pair: sizes are never rounded silently.
+    ValueError: not an int or a pair, or a non-positive size.
+  """
+  def is_int(s):
+    return isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+
+  def not_int(s):
+    return isinstance(s, (bool, float, complex, np.bool_, np.floating,
+                          np.complexfloating))
+
+  if is_int(size):
     size = (int(size), int(size))
+  elif not_int(size):
+    raise TypeError(f"{name} must be a static int or a (height, width) pair "
+                    f"of ints, got {size!r}")
   try:
-    h, w = (int(s) for s in size)
+    pair = tuple(size)
+    if len(pair) != 2:
+      raise ValueError(f"length {len(pair)}")
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"{name} must be an int or an (height, width) pair of "
+                     f"static ints, got {size!r}") from e
+  if any(not_int(s) for s in pair):
+    raise TypeError(f"{name} must be a static int or a (height, width) pair "
+                    f"of ints, got {size!r}")
+  try:
+    h, w = (int(s) for s in pair)
   except (TypeError, ValueError) as e:
     raise ValueError(f"{name} must be an int or an (height, width) pair of "
                      f"static ints, got {size!r}") from e
@@ -262,23 +315,48 @@ def check_key(key: Any, name: str = "key") -> None:
                   f"dtype {key.dtype} shape {tuple(key.shape)}")
 
 
+def check_channel_axis(channel_axis: Any, ndim: int,
+                       name: str = "channel_axis") -> int:
+  """Checks a static channel axis of a rank-`ndim` array; returns it >= 0.
+
+  Raises:
+    TypeError: not an int (a bool or a float counts as not an int).
+    ValueError: outside [-ndim, ndim - 1].
+  """
+  if isinstance(channel_axis, bool) or not isinstance(channel_axis,
+                                                       (int, np.integer)):
+    raise TypeError(f"{name} must be a static int, got {channel_axis!r}")
+  if not -ndim <= channel_axis < ndim:
+    raise ValueError(f"{name} must be in [{-ndim}, {ndim - 1}] for a rank-"
+                     f"{ndim} image, got {int(channel_axis)}")
+  return int(channel_axis) % ndim
+
+
 def with_channel_axis(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
   """Lets an `(H, W, C)` op accept `channel_axis=` by moving the axis.
 
   The wrapped function must take the image as its first positional argument
   after an optional key (it is found by name: `image`) and return an array of
   the same layout. The decorator moves `channel_axis` to the last position,
-  calls `fn`, and moves it back.
+  calls `fn`, and moves it back. A `channel_axis` that is not an int
+  raises TypeError, one outside the image's axes ValueError (naming
+  `channel_axis`).
   """
   sig = inspect.signature(fn)
 
   @functools.wraps(fn)
   def wrapper(*args, channel_axis: int = -1, **kwargs):
-    if channel_axis in (-1, None):
+    if channel_axis is None:
+      return fn(*args, **kwargs)
+    if isinstance(channel_axis, bool) or not isinstance(channel_axis,
+                                                         (int, np.integer)):
+      raise TypeError(f"channel_axis must be a static int, got "
+                      f"{channel_axis!r}")
+    if channel_axis == -1:
       return fn(*args, **kwargs)
     bound = sig.bind(*args, **kwargs)
     image = jnp.asarray(bound.arguments["image"])
-    axis = channel_axis % image.ndim
+    axis = check_channel_axis(channel_axis, image.ndim)
     bound.arguments["image"] = jnp.moveaxis(image, axis, -1)
     out = fn(*bound.args, **bound.kwargs)
     return jnp.moveaxis(out, -1, axis)

@@ -368,12 +368,13 @@ def adjust_brightness(image: ArrayLike, delta: ArrayLike) -> jax.Array:
     The shifted image, same shape and dtype, in [0, 1].
 
   Raises:
-    TypeError: non-float image. ValueError: wrong rank or a concrete value
-      outside [0, 1].
+    TypeError: non-float image. ValueError: wrong rank, a concrete value
+      outside [0, 1], or a concrete non-finite (NaN/inf) `delta`.
 
   Example:
     >>> brighter = adjust_brightness(jnp.zeros((4, 4, 3)), 0.2)
   """
+  checks.check_finite(delta, "delta")
   x, dtype = checks.image_in(image)
   return checks.image_out(_brightness(x, delta), dtype)
 
@@ -430,12 +431,14 @@ def adjust_contrast(image: ArrayLike, factor: ArrayLike, *,
 
   Raises:
     TypeError: non-float image. ValueError: wrong rank, unknown convention,
-      or a concrete value outside [0, 1].
+      a concrete value outside [0, 1], or a concrete non-finite (NaN/inf)
+      `factor`.
 
   Example:
     >>> flat = adjust_contrast(jnp.ones((4, 4, 3)) * 0.3, 0.5)
   """
   _check_convention(convention)
+  checks.check_finite(factor, "factor")
   x, dtype = checks.image_in(image)
   return checks.image_out(_contrast(x, factor, convention=convention), dtype)
 
@@ -497,11 +500,13 @@ def adjust_hue(image: ArrayLike, delta: ArrayLike) -> jax.Array:
 
   Raises:
     TypeError: non-float image. ValueError: wrong rank, a channel count other
-      than 1 or 3, or a concrete value outside [0, 1].
+      than 1 or 3, a concrete value outside [0, 1], or a concrete non-finite
+      (NaN/inf) `delta`.
 
   Example:
     >>> shifted = adjust_hue(jnp.full((4, 4, 3), 0.5), 0.25)
   """
+  checks.check_finite(delta, "delta")
   x, dtype = checks.image_in(image, channels=(1, 3))
   return checks.image_out(_hue(x, delta), dtype)
 
@@ -523,12 +528,14 @@ def adjust_gamma(image: ArrayLike, gamma: ArrayLike, *,
 
   Raises:
     TypeError: non-float image. ValueError: wrong rank, a concrete negative
-      `gamma`, or a concrete image value outside [0, 1].
+      or non-finite `gamma`, a concrete non-finite (NaN/inf) `gain`, or a
+      concrete image value outside [0, 1].
 
   Example:
     >>> darker = adjust_gamma(jnp.full((4, 4, 3), 0.5), 2.0)
   """
   checks.check_nonnegative(gamma, "gamma")
+  checks.check_finite(gain, "gain")
   x, dtype = checks.image_in(image)
   return checks.image_out(_gamma(x, gamma, gain), dtype)
 
@@ -979,9 +986,16 @@ def solarize(image: ArrayLike, *, threshold: ArrayLike = 0.5) -> jax.Array:
   Returns:
     The solarized image, same shape and dtype.
 
+  Raises:
+    ValueError: a concrete NaN `threshold` (inf is allowed: no pixel, or
+      every pixel, is inverted).
+
   Example:
     >>> out = solarize(jnp.linspace(0, 1, 12).reshape(2, 2, 3))
   """
+  t = checks.concrete_value(threshold)
+  if t is not None and np.any(np.isnan(np.asarray(t, np.float64))):
+    raise ValueError(f"threshold must not be NaN, got {threshold!r}")
   x, dtype = checks.image_in(image)
   return checks.image_out(
       jnp.where(x < jnp.asarray(threshold, x.dtype), x, 1. - x), dtype)
@@ -1033,11 +1047,16 @@ def posterize(image: ArrayLike, bits: ArrayLike) -> jax.Array:
     The posterized image, same shape and dtype.
 
   Raises:
+    TypeError: a concrete `bits` that is not an integer (2.5, 2.0, True).
     ValueError: a concrete `bits` outside [1, 8].
 
   Example:
     >>> out = posterize(jnp.full((4, 4, 3), 0.7), 2)
   """
+  v = checks.concrete_value(bits)
+  if v is not None and (isinstance(bits, bool) or v.dtype == np.bool_ or
+                        not np.issubdtype(v.dtype, np.integer)):
+    raise TypeError(f"bits must be an integer in [1, 8], got {bits!r}")
   checks.check_range(bits, "bits", 1, 8)
   x, dtype = checks.image_in(image)
   bits = jnp.clip(jnp.round(jnp.asarray(bits)).astype(jnp.int32), 1, 8)
@@ -1154,9 +1173,14 @@ def adjust_sharpness(image: ArrayLike, factor: ArrayLike) -> jax.Array:
   Returns:
     The adjusted image, same shape and dtype, in [0, 1].
 
+  Raises:
+    TypeError: non-float image. ValueError: wrong rank, a concrete value
+      outside [0, 1], or a concrete non-finite (NaN/inf) `factor`.
+
   Example:
     >>> out = adjust_sharpness(jnp.linspace(0, 1, 75).reshape(5, 5, 3), 2.0)
   """
+  checks.check_finite(factor, "factor")
   x, dtype = checks.image_in(image)
   return checks.image_out(_sharpness(x, factor), dtype)
 

@@ -537,7 +537,8 @@ def gaussian_random_field(
 
   Raises:
     ValueError: bad shape, non-positive length scale or variance, unknown
-      spectrum, nu <= 0, angle with a grid that is not 2-D, bad channels.
+      spectrum, nu <= 0, a concrete non-finite (NaN/inf) angle, angle with a
+      grid that is not 2-D, bad channels.
     TypeError: bad key or non-floating dtype.
 
   Example:
@@ -561,6 +562,7 @@ def gaussian_random_field(
                      f"{channels!r}")
   if not jnp.issubdtype(jnp.dtype(dtype), jnp.floating):
     raise TypeError(f"dtype must be a floating dtype, got {dtype!r}")
+  checks.check_finite(angle, "angle")
   angle_value = checks.concrete_value(angle)
   if ndim != 2 and (angle_value is None or np.any(angle_value != 0)):
     raise ValueError(f"angle is only supported for 2-D shapes, got shape "

@@ -397,7 +397,8 @@ def affine_transform(image: ArrayLike,
     `(out_h, out_w, C)` image in the dtype of `image`.
 
   Raises:
-    ValueError: bad `matrix` shape, `output_shape`, `order` or `mode`.
+    ValueError: bad `matrix` shape, `output_shape`, `order` or `mode`, or a
+      concrete `matrix` with a NaN/inf entry.
 
   Example:
     >>> img = jnp.zeros((8, 8, 3))
@@ -410,6 +411,7 @@ def affine_transform(image: ArrayLike,
   if matrix.shape not in ((3, 3), (2, 3), (2, 2)):
     raise ValueError("matrix must have shape (3, 3), (2, 3) or (2, 2), got "
                      f"{tuple(matrix.shape)}")
+  checks.check_finite(matrix, "matrix")
   if output_shape is None:
     output_shape = image.shape[:2]
   out_h, out_w = checks.check_size(output_shape, "output_shape")
@@ -445,11 +447,16 @@ def rotate(image: ArrayLike,
   Returns:
     The rotated image, same shape and dtype.
 
+  Raises:
+    ValueError: a concrete non-finite (NaN/inf) `angle`, bad `order`,
+      `mode` or image.
+
   Example:
     >>> rotate(jnp.zeros((8, 8, 3)), jnp.pi / 6).shape
     (8, 8, 3)
   """
   image = checks.check_image(image)
+  checks.check_finite(angle, "angle")
   return affine_transform(image, rotation_matrix(angle, image.shape[:2]),
                           order=order, mode=mode, cval=cval)
 
@@ -474,11 +481,16 @@ def translate(image: ArrayLike,
   Returns:
     The shifted image, same shape and dtype.
 
+  Raises:
+    ValueError: a concrete non-finite (NaN/inf) `translation`, bad `mode`
+      or image.
+
   Example:
     >>> translate(jnp.zeros((8, 8, 3)), (1.5, -2.0)).shape
     (8, 8, 3)
   """
   image = checks.check_image(image)
+  checks.check_finite(translation, "translation")
   off = jnp.broadcast_to(_f32(translation), (2,))
   m = _translation(-off[0], -off[1])
   return apply_matrix(image, m, image.shape[:2], order=order,
@@ -540,11 +552,16 @@ def shear(image: ArrayLike,
   Returns:
     The sheared image, same shape and dtype.
 
+  Raises:
+    ValueError: a concrete non-finite (NaN/inf) `shear`, bad `order`,
+      `mode` or image.
+
   Example:
     >>> shear(jnp.zeros((8, 8, 3)), 0.2).shape
     (8, 8, 3)
   """
   image = checks.check_image(image)
+  checks.check_finite(shear, "shear")
   return affine_transform(image, shear_matrix(shear, image.shape[:2]),
                           order=order, mode=mode, cval=cval)
 
@@ -762,6 +779,7 @@ def _check_box(box) -> jax.Array:
   if box.shape != (4,):
     raise ValueError("box must be (top, left, height, width), shape (4,), got "
                      f"shape {tuple(box.shape)}")
+  checks.check_finite(box, "box")
   return box.astype(jnp.float32)
 
 
@@ -789,6 +807,10 @@ def resized_crop(image: ArrayLike,
 
   Returns:
     `(out_h, out_w, C)` image, dtype of `image`.
+
+  Raises:
+    ValueError: `box` not of shape (4,) or (concrete) with a NaN/inf entry,
+      bad `size`, `order`, `mode` or image.
 
   Example:
     >>> resized_crop(jnp.zeros((32, 32, 3)), (4., 4., 20., 24.), size=16).shape
@@ -913,6 +935,7 @@ def random_crop(key: jax.Array, image: ArrayLike, *, size: Size) -> jax.Array:
 
   Raises:
     ValueError: `size` non-positive or larger than the image.
+    TypeError: `size` not made of ints (`(2.5, 2)`, `2.0`).
 
   Example:
     >>> random_crop(jax.random.key(0), jnp.zeros((8, 8, 3)), size=5).shape
@@ -924,7 +947,10 @@ def random_crop(key: jax.Array, image: ArrayLike, *, size: Size) -> jax.Array:
   m, _ = _random_crop_builder(size=(ch, cw)).sample(key, image.shape[:2])
   top = jnp.round(m[0, 2]).astype(jnp.int32)
   left = jnp.round(m[1, 2]).astype(jnp.int32)
-  return jax.lax.dynamic_slice(image, (top, left, 0), (ch, cw, image.shape[2]))
+  # Every index the same dtype: a Python 0 would be int64 under x64.
+  zero = jnp.zeros((), jnp.int32)
+  return jax.lax.dynamic_slice(image, (top, left, zero),
+                               (ch, cw, image.shape[2]))
 
 
 @checks.with_channel_axis
@@ -937,6 +963,10 @@ def center_crop(image: ArrayLike, *, size: Size) -> jax.Array:
 
   Returns:
     `(h, w, C)` crop.
+
+  Raises:
+    ValueError: `size` non-positive or larger than the image.
+    TypeError: `size` not made of ints (`(2.5, 2)`, `2.0`).
 
   Example:
     >>> center_crop(jnp.zeros((8, 8, 3)), size=4).shape

@@ -42,6 +42,12 @@ def _check_labels(images: jax.Array, labels: Any,
     if labels.shape[0] != b:
       raise ValueError(f"labels must have shape (B,) = ({b},) or (B, K), got "
                        f"{tuple(labels.shape)}")
+    v = checks.concrete_value(labels)
+    if v is not None and v.size and (v.min() < 0 or v.max() >= num_classes):
+      bad = v[(v < 0) | (v >= num_classes)]
+      raise ValueError(f"labels must be class indices in [0, {num_classes}) "
+                       f"(num_classes={num_classes}), got {bad.tolist()[:8]}"
+                       " out of range")
     return jax.nn.one_hot(labels, num_classes, dtype=jnp.float32)
   if labels.ndim == 2:
     if labels.shape[0] != b:
@@ -94,7 +100,8 @@ def mixup(key: jax.Array, images: jax.typing.ArrayLike,
   Raises:
     TypeError: bad key, non-float images, or non-integer `(B,)` labels.
     ValueError: `alpha <= 0`, images not rank 4, or labels of the wrong
-      shape / missing `num_classes`.
+      shape / missing `num_classes`, or concrete integer labels outside
+      [0, num_classes).
 
   Example:
     >>> import jax, jax.numpy as jnp, jaxaug

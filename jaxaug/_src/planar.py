@@ -111,8 +111,10 @@ def assemble(planes: Sequence[jax.Array]) -> jax.Array:
   if len(planes) == 1:
     return planes[0][None]
   out = jnp.zeros((len(planes),) + planes[0].shape, planes[0].dtype)
+  zero = jnp.zeros((), jnp.int32)  # one index dtype, with or without x64
   for i, p in enumerate(planes):
-    out = jax.lax.dynamic_update_slice(out, p[None], (i, 0, 0))
+    out = jax.lax.dynamic_update_slice(out, p[None],
+                                       (jnp.int32(i), zero, zero))
   return out
 
 

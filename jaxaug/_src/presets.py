@@ -68,6 +68,7 @@ def _pipeline(steps: Sequence[tuple[str, Augmentation]], doc: str, *,
   # jit). Eagerly, and under an eager jax.grad, the steps would otherwise run
   # op by op: the gradient of the mild random-field preset took 2x longer to
   # compile that way. The image is checked before, while still concrete.
+  checks.check_channel_axis(channel_axis, 3)
   chained = jax.jit(compose.chain(*(fn for _, fn in steps)))
 
   def augment(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
@@ -135,8 +136,9 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     `ops` attribute lists the `(name, fn)` steps.
 
   Raises:
-    ValueError: bad `size`, `strength` or `convention`. TypeError: bad
-      `random_field`.
+    ValueError: bad `size`, `strength` or `convention`, or `channel_axis`
+      outside [-3, 2]. TypeError: bad `random_field`, a non-int
+      `channel_axis`.
 
   Example:
     >>> import jax, jax.numpy as jnp, jaxaug

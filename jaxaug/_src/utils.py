@@ -113,6 +113,7 @@ def to_float(images: jax.typing.ArrayLike, *,
 def _channel_stats(mean: Any, std: Any, images: jax.Array,
                    channel_axis: int) -> tuple[jax.Array, jax.Array]:
   checks.check_positive(std, "std")
+  channel_axis = checks.check_channel_axis(channel_axis, images.ndim)
   c = images.shape[channel_axis]
   shape = [1] * images.ndim
   shape[channel_axis] = c
@@ -144,7 +145,9 @@ def normalize(images: jax.typing.ArrayLike, mean: Any, std: Any, *,
     Array of the same shape, dtype at least float32.
 
   Raises:
-    ValueError: `mean`/`std` of the wrong length, or non-positive `std`.
+    ValueError: `mean`/`std` of the wrong length, non-positive `std`, or
+      `channel_axis` outside the axes of `images`.
+    TypeError: `channel_axis` not an int.
 
   Example:
     >>> import jax.numpy as jnp, jaxaug
@@ -175,7 +178,9 @@ def denormalize(images: jax.typing.ArrayLike, mean: Any, std: Any, *,
     float array of the same shape in [0, 1] (dtype at least float32).
 
   Raises:
-    ValueError: `mean`/`std` of the wrong length, or non-positive `std`.
+    ValueError: `mean`/`std` of the wrong length, non-positive `std`, or
+      `channel_axis` outside the axes of `images`.
+    TypeError: `channel_axis` not an int.
 
   Example:
     >>> import jax.numpy as jnp, jaxaug

@@ -497,3 +497,52 @@ def test_bad_inputs_name_the_argument():
     jaxaug.adjust_contrast(x, 0.5, convention="pil")
   with pytest.raises(TypeError, match="key"):
     jaxaug.random_brightness(0, x)
+
+
+@pytest.mark.parametrize("fn,arg", [
+    (jaxaug.adjust_hue, "delta"),
+    (jaxaug.adjust_brightness, "delta"),
+    (jaxaug.adjust_contrast, "factor"),
+    (jaxaug.adjust_sharpness, "factor"),
+    (jaxaug.adjust_saturation, "factor"),
+    (jaxaug.scale_brightness, "factor"),
+    (jaxaug.adjust_gamma, "gamma"),
+])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_parameter_raises(fn, arg, bad):
+  # Regression: a concrete NaN gave an all-NaN image silently.
+  img = _image()
+  with pytest.raises(ValueError, match=arg):
+    fn(img, bad)
+  # Traced parameters are not checked (jit still works).
+  out = jax.jit(fn)(img, 0.5)
+  assert out.shape == img.shape
+
+
+def test_non_finite_gain_and_nan_threshold_raise():
+  img = _image()
+  with pytest.raises(ValueError, match="gain must be finite, got nan"):
+    jaxaug.adjust_gamma(img, 1.0, gain=np.nan)
+  with pytest.raises(ValueError, match="threshold"):
+    jaxaug.solarize(img, threshold=np.nan)
+  # An infinite threshold stays valid: nothing is inverted.
+  np.testing.assert_array_equal(jaxaug.solarize(img, threshold=np.inf), img)
+  out = jax.jit(lambda x, t: jaxaug.solarize(x, threshold=t))(img, 0.5)
+  assert out.shape == img.shape
+
+
+@pytest.mark.parametrize("bits", [2.5, 2.0, True, np.float32(3), [2.5]])
+def test_posterize_non_integer_bits_raise(bits):
+  # Regression: posterize(x, 2.5) rounded silently.
+  with pytest.raises(TypeError, match="bits"):
+    jaxaug.posterize(_image(), bits)
+
+
+def test_posterize_integer_bits_still_work():
+  img = _image()
+  for bits in (3, np.int64(3), jnp.array(3)):
+    np.testing.assert_array_equal(jaxaug.posterize(img, bits),
+                                  jaxaug.posterize(img, 3))
+  # Traced bits (any dtype) are not checked.
+  out = jax.jit(jaxaug.posterize)(img, 3.0)
+  np.testing.assert_array_equal(out, jaxaug.posterize(img, 3))

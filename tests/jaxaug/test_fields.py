@@ -172,3 +172,15 @@ def test_covariance_closed_forms_and_spectral_density():
 def test_bad_inputs(kw, match):
   with pytest.raises(ValueError, match=match):
     F.gaussian_random_field(jax.random.key(0), **kw)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_angle_raises(bad):
+  # Regression: angle=nan returned an all-NaN field.
+  with pytest.raises(ValueError, match="angle must be finite"):
+    F.gaussian_random_field(jax.random.key(0), (8, 8), length_scale=2.0,
+                            angle=bad)
+  # A traced angle is not checked.
+  f = jax.jit(lambda a: F.gaussian_random_field(
+      jax.random.key(0), (8, 8), length_scale=2.0, angle=a))(0.3)
+  assert f.shape == (8, 8) and bool(jnp.all(jnp.isfinite(f)))

@@ -287,3 +287,110 @@ def test_bad_inputs():
     jaxaug.rotate(img, 0.1, mode="bogus")
   with pytest.raises(TypeError, match="key"):
     jaxaug.random_rotate(3, img)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("key_fn", [jax.random.key, jax.random.PRNGKey])
+def test_random_crop_under_x64(dtype, key_fn):
+  # Regression: a Python 0 index became int64 next to int32 offsets, and
+  # dynamic_slice refused the mix under jax_enable_x64.
+  previous = jax.config.jax_enable_x64
+  jax.config.update("jax_enable_x64", True)
+  try:
+    img = _image(8, 9).astype(dtype)
+    out = jaxaug.random_crop(key_fn(0), jnp.asarray(img), size=(5, 4))
+    assert out.shape == (5, 4, 3)
+    assert out.dtype == jnp.asarray(img).dtype
+    # The crop is a window of the image.
+    found = any(np.array_equal(np.asarray(out), img[t:t + 5, l:l + 4])
+                for t in range(4) for l in range(6))
+    assert found
+    jitted = jax.jit(functools.partial(jaxaug.random_crop, size=3))
+    assert jitted(key_fn(1), jnp.asarray(img)).shape == (3, 3, 3)
+  finally:
+    jax.config.update("jax_enable_x64", previous)
+
+
+@pytest.mark.parametrize("call,arg", [
+    (lambda img, v: jaxaug.rotate(img, v), "angle"),
+    (lambda img, v: jaxaug.shear(img, v), "shear"),
+    (lambda img, v: jaxaug.translate(img, (v, 0.0)), "translation"),
+    (lambda img, v: jaxaug.translate(img, v), "translation"),
+    (lambda img, v: jaxaug.affine_transform(
+        img, jnp.array([[1.0, 0.0, v], [0.0, 1.0, 0.0]])), "matrix"),
+    (lambda img, v: jaxaug.resized_crop(img, (0.0, 0.0, v, 4.0), size=4),
+     "box"),
+])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_parameter_raises(call, arg, bad):
+  # Regression: NaN/inf angles, shears and shifts gave a constant image.
+  img = _image()
+  with pytest.raises(ValueError, match=f"{arg} must be finite"):
+    call(img, bad)
+  # Traced values pass unchecked (no error under jit).
+  assert jax.jit(call)(img, 0.5).shape[-1] == 3
+
+
+def test_non_finite_message_shows_value():
+  with pytest.raises(ValueError, match=r"angle must be finite, got nan"):
+    jaxaug.rotate(_image(), float("nan"))
+  with pytest.raises(ValueError, match=r"translation must be finite, got "
+                     r"\[inf, 0.0\]"):
+    jaxaug.translate(_image(), (float("inf"), 0))
+
+
+@pytest.mark.parametrize("call", [
+    lambda img, **kw: jaxaug.rotate(img, 0.3, **kw),
+    lambda img, **kw: jaxaug.flip_left_right(img, **kw),
+    lambda img, **kw: jaxaug.random_crop(jax.random.key(0), img, size=3,
+                                         **kw),
+])
+def test_bad_channel_axis_raises(call):
+  # Regression: channel_axis=5 on a rank-3 image acted as -1 (5 % 3 == 2),
+  # and channel_axis=1.5 failed with "'float' object is not iterable".
+  img = _image(6, 7)
+  for axis in (3, 5, 9, -4):
+    with pytest.raises(ValueError, match="channel_axis"):
+      call(img, channel_axis=axis)
+  for axis in (1.5, -1.0, True, "0"):
+    with pytest.raises(TypeError, match="channel_axis"):
+      call(img, channel_axis=axis)
+  # Valid axes still work, in both signs and as NumPy ints.
+  chw = np.moveaxis(img, -1, 0)
+  np.testing.assert_array_equal(
+      call(chw, channel_axis=0), call(chw, channel_axis=np.int64(-3)))
+  np.testing.assert_array_equal(
+      np.moveaxis(np.asarray(call(chw, channel_axis=0)), 0, -1),
+      call(img, channel_axis=2))
+
+
+def test_bad_channel_axis_presets_and_normalize():
+  with pytest.raises(ValueError, match="channel_axis"):
+    jaxaug.presets.simclr(4, channel_axis=3)
+  with pytest.raises(TypeError, match="channel_axis"):
+    jaxaug.presets.simclr(4, channel_axis=0.5)
+  with pytest.raises(ValueError, match="channel_axis"):
+    jaxaug.normalize(_image(), 0.5, 0.2, channel_axis=3)
+
+
+@pytest.mark.parametrize("size", [(2.5, 2), (2, 2.5), 2.0, (3.0, 3),
+                                  (True, 2), np.float32(3)])
+def test_non_integer_size_raises(size):
+  # Regression: random_crop(size=(2.5, 2)) cropped (2, 2) silently.
+  img = _image()
+  with pytest.raises(TypeError, match="size"):
+    jaxaug.random_crop(jax.random.key(0), img, size=size)
+  with pytest.raises(TypeError, match="size"):
+    jaxaug.center_crop(img, size=size)
+  with pytest.raises(TypeError, match="size"):
+    jaxaug.random_resized_crop(jax.random.key(0), img, size=size)
+
+
+def test_integer_sizes_still_accepted():
+  img = _image()
+  for size, hw in ((3, (3, 3)), ((3, 4), (3, 4)), ([3, 4], (3, 4)),
+                   (np.array([3, 4]), (3, 4)), ((np.int32(3), 4), (3, 4))):
+    out = jaxaug.random_crop(jax.random.key(0), img, size=size)
+    assert out.shape[:2] == hw
+  with pytest.raises(ValueError, match="size"):
+    jaxaug.center_crop(img, size=(1, 2, 3))

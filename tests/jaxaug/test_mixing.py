@@ -151,3 +151,20 @@ def test_bad_inputs_name_the_argument():
   with pytest.raises(ValueError, match="scale"):
     mixing.resizemix(k, images, jnp.arange(4), scale=(0.1, 1.5),
                      num_classes=4)
+
+
+@pytest.mark.parametrize("fn", [mixing.mixup, mixing.cutmix,
+                                mixing.resizemix])
+@pytest.mark.parametrize("bad", [[0, 5], [-1, 0], [0, 3]])
+def test_out_of_range_integer_labels_raise(fn, bad):
+  # Regression: a label >= num_classes (or negative) gave a zero label row.
+  key = jax.random.key(0)
+  imgs = jnp.full((2, 8, 8, 3), 0.5)
+  with pytest.raises(ValueError, match="labels"):
+    fn(key, imgs, jnp.array(bad), num_classes=3)
+  # In range (the edges included): rows sum to 1.
+  _, y = fn(key, imgs, jnp.array([0, 2]), num_classes=3)
+  np.testing.assert_allclose(np.asarray(y).sum(-1), 1.0, rtol=1e-6)
+  # Traced labels are not checked.
+  _, y = jax.jit(lambda l: fn(key, imgs, l, num_classes=3))(jnp.array([0, 2]))
+  assert y.shape == (2, 3)

@@ -201,3 +201,20 @@ def test_gated_off_is_exact_identity(channels):
   keys = jax.random.split(jax.random.key(3), 6)
   out = jax.jit(jax.vmap(jaxaug.chain(*fns)))(keys, images)
   np.testing.assert_array_equal(out, images)
+
+
+def test_assemble_and_fused_chain_under_x64():
+  # dynamic_update_slice needs one index dtype; assemble uses int32 for all,
+  # with or without jax_enable_x64.
+  previous = jax.config.jax_enable_x64
+  jax.config.update("jax_enable_x64", True)
+  try:
+    planes = [jnp.full((2, 3), float(i)) for i in range(3)]
+    np.testing.assert_array_equal(planar.assemble(planes),
+                                  np.stack([np.asarray(p) for p in planes]))
+    x = _images(1, 3, jnp.float32)[0]
+    fused = jaxaug.chain(*PIPELINES["jitter_grey"])
+    out = fused(jax.random.key(0), x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+  finally:
+    jax.config.update("jax_enable_x64", previous)
