@@ -35,6 +35,7 @@ import numpy as np
 from jaxaug._src import boxes
 from jaxaug._src import checks
 from jaxaug._src import deprecation
+from jaxaug._src import fusion
 from jaxaug._src import resample
 
 ArrayLike = jax.typing.ArrayLike
@@ -96,27 +97,7 @@ def geometric_op(fn: Any) -> Optional[GeometricOp]:
     >>> op.order
     0
   """
-  attr = getattr(fn, "__jaxaug_geometric__", None)
-  if isinstance(attr, GeometricOp):
-    return attr
-  options: dict[str, Any] = {}
-  while isinstance(fn, functools.partial):
-    if fn.args:
-      return None
-    options = {**fn.keywords, **options}
-    fn = fn.func
-  try:
-    builder = _REGISTRY.get(fn)
-  except TypeError:  # unhashable callable
-    return None
-  if builder is None:
-    return None
-  if options.pop("channel_axis", -1) not in (-1, None):
-    return None
-  try:
-    return builder(**options)
-  except TypeError:
-    return None
+  return fusion.fused_form(fn, _REGISTRY, "__jaxaug_geometric__", GeometricOp)
 
 
 def apply_matrix(image: jax.Array, matrix: jax.Array,

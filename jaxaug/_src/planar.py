@@ -28,13 +28,13 @@ out) instead of converting around every op.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, Callable, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
 
 from jaxaug._src import checks
+from jaxaug._src import fusion
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,27 +77,7 @@ def planar_op(fn: Any) -> Optional[PlanarOp]:
   `functools.partial(fn, **options)` of them (keyword options only; a
   `channel_axis` other than -1 is not planar).
   """
-  attr = getattr(fn, "__jaxaug_planar__", None)
-  if isinstance(attr, PlanarOp):
-    return attr
-  options: dict[str, Any] = {}
-  while isinstance(fn, functools.partial):
-    if fn.args:
-      return None
-    options = {**fn.keywords, **options}
-    fn = fn.func
-  try:
-    builder = _REGISTRY.get(fn)
-  except TypeError:  # unhashable callable
-    return None
-  if builder is None:
-    return None
-  if options.pop("channel_axis", -1) not in (-1, None):
-    return None
-  try:
-    return builder(**options)
-  except TypeError:
-    return None
+  return fusion.fused_form(fn, _REGISTRY, "__jaxaug_planar__", PlanarOp)
 
 
 def assemble(planes: Sequence[jax.Array]) -> jax.Array:
