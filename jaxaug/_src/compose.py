@@ -138,22 +138,17 @@ def chain(*fns: Augmentation, fuse: bool = True) -> Augmentation:
   groups: list[tuple[int, int, str]] = []
   i = 0
   while i < len(fns):
-    j = i
-    while j < len(fns) and ops[j] is not None:
-      j += 1
-    if j - i >= 2:
-      groups.append((i, j, "geometric"))
-      i = j
-      continue
-    j = i
-    while j < len(fns) and flat[j] is not None:
-      j += 1
-    if j - i >= 2:
-      groups.append((i, j, "planar"))
-      i = j
-      continue
-    groups.append((i, i + 1, "single"))
-    i += 1
+    for kind, forms in (("geometric", ops), ("planar", flat)):
+      j = i
+      while j < len(fns) and forms[j] is not None:
+        j += 1
+      if j - i >= 2:
+        groups.append((i, j, kind))
+        i = j
+        break
+    else:
+      groups.append((i, i + 1, "single"))
+      i += 1
 
   def chained(key: jax.Array, image: jax.typing.ArrayLike) -> jax.Array:
     checks.check_key(key)
