@@ -127,6 +127,9 @@ def markdown(result: dict[str, Any]) -> str:
       lines.append(f'| {name} | {cells} |')
     lines.append('')
 
+  from research.benchmarks import bandwidth  # pylint: disable=import-outside-toplevel
+  lines += bandwidth.markdown_lines(result)
+
   fields = _rows(result, 'fields')
   if fields:
     libs = list(dict.fromkeys(m['library'] for m in fields))

@@ -2,7 +2,7 @@
 
 Usage:
   python -m research.benchmarks.run [--machine cpu-2core] [--quick]
-      [--only simclr,fields,training,scaling] [--out DIR] [--figure PATH]
+      [--only simclr,bandwidth,fields,training,scaling] [--out DIR] [--figure PATH]
 
 `make bench` runs everything (about 15-20 minutes on a 2-core CPU). `--quick`
 runs every benchmark at tiny sizes (seconds of compute, for the smoke test);
@@ -20,9 +20,10 @@ import sys
 import time
 from typing import Any, Optional, Sequence
 
-BENCHMARKS = ('simclr', 'fields', 'training', 'scaling')
+BENCHMARKS = ('simclr', 'bandwidth', 'fields', 'training', 'scaling')
 # The `benchmark` field of the measurements each benchmark writes.
-PRODUCES = {'simclr': ('simclr',), 'fields': ('fields', 'field_augment'),
+PRODUCES = {'simclr': ('simclr',), 'bandwidth': ('bandwidth',),
+            'fields': ('fields', 'field_augment'),
             'training': ('training',), 'scaling': ('scaling',)}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -104,6 +105,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     if name == 'simclr':
       from research.benchmarks import simclr_pipeline as mod
+      measurements += mod.run(quick=args.quick, log=log)
+    elif name == 'bandwidth':
+      from research.benchmarks import bandwidth as mod
       measurements += mod.run(quick=args.quick, log=log)
     elif name == 'fields':
       from research.benchmarks import fields_bench as mod

@@ -12,6 +12,7 @@ from research.benchmarks import run
 
 UNITS = {
     'simclr': {'views/s'},
+    'bandwidth': {'GB/s'},
     'fields': {'fields/s'},
     'field_augment': {'images/s'},
     'training': {'s/step', 's/batch', 'fraction'},
@@ -49,7 +50,11 @@ def test_quick_run_writes_valid_results(tmp_path):
     assert m['value'] >= 0 if m['unit'] == 'fraction' else m['value'] > 0, m
     assert m['seconds'] > 0 and math.isfinite(m['seconds']), m
     assert m['repetitions'] >= 1 and m['items'] >= 1, m
-    if m['unit'].endswith('/s'):
+    if m['unit'] == 'GB/s':
+      # Bytes moved per median second, in 1e9 bytes.
+      assert math.isclose(m['value'], m['items'] / m['seconds'] / 1e9,
+                          rel_tol=1e-6), m
+    elif m['unit'].endswith('/s'):
       # A rate is items per median second.
       assert math.isclose(m['value'], m['items'] / m['seconds'],
                           rel_tol=1e-6), m
@@ -74,5 +79,21 @@ def test_quick_run_writes_valid_results(tmp_path):
   md = (tmp_path / 'smoke.md').read_text(encoding='utf-8')
   assert 'SimCLR two-view pipeline' in md and 'jaxaug / best peer' in md
   assert 'Time to first output' in md
+  assert 'Memory-bandwidth floor' in md
   assert 'Failed measurements' not in md
   assert figure.exists() and os.path.getsize(figure) > 1000
+
+
+def test_bandwidth_floor_bytes():
+  from research.benchmarks import bandwidth
+  # 224x224x3 float32: half an input image per view (read once for two
+  # views) plus one output view.
+  assert bandwidth.bytes_per_view(224) == 1.5 * 224 * 224 * 3 * 4
+  result = {'measurements': [
+      {'benchmark': 'bandwidth', 'library': 'numpy_copy', 'value': 9.0328},
+      {'benchmark': 'simclr', 'library': 'jaxaug', 'name': 'simclr_224',
+       'value': 100.0, 'params': {'size': 224}}]}
+  lines = bandwidth.markdown_lines(result)
+  # 9.0328e9 B/s / 903,168 B = 10,001 views/s floor; 100x above it.
+  assert any('| simclr_224 | 903 kB | 10,001 | 100 | 100x |' in l
+             for l in lines), lines
