@@ -150,11 +150,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   with open(os.path.join(args.out, f'{machine}.md'), 'w',
             encoding='utf-8') as f:
     f.write(md + '\n')
-  if args.figure and 'scaling' in meta['benchmarks']:
-    from research.benchmarks import scaling
-    scaling.plot(result['measurements'], args.figure,
-                 title=f'jaxaug SimCLR pipeline throughput, {machine} '
-                 f'(JAX {meta["jax_version"]})')
+  if args.figure and 'simclr' in meta['benchmarks']:
+    from research.benchmarks import figure
+    figure.plot(result['measurements'], args.figure,
+                title=f'SimCLR two views, {machine}, JAX '
+                f'{meta["jax_version"]}, {meta["timestamp"]}, load '
+                f'{meta.get("loadavg_start")}')
   log(md)
   log(f'wrote {json_path}')
   return result
