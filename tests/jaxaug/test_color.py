@@ -218,12 +218,14 @@ def test_sharpness_factor_one_is_identity():
 _CJ = dict(brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2)
 
 
-def _jitter_reference(x, order, f_b, f_c, f_s, d_h):
+def _jitter_reference(x, order, f_b, f_c, f_s, d_h, convention="tf"):
   """color_jitter spelled out: the public adjust_* ops in `order`."""
+  grey = x.shape[-1] == 1
   ops = {0: lambda y: jnp.clip(y * f_b, 0., 1.),
-         1: lambda y: jaxaug.adjust_contrast(y, f_c),
-         2: lambda y: jaxaug.adjust_saturation(y, f_s),
-         3: lambda y: jaxaug.adjust_hue(y, d_h)}
+         1: lambda y: jaxaug.adjust_contrast(y, f_c, convention=convention),
+         2: lambda y: y if grey else jaxaug.adjust_saturation(
+             y, f_s, convention=convention),
+         3: lambda y: y if grey else jaxaug.adjust_hue(y, d_h)}
   for op in np.asarray(order):
     x = ops[int(op)](x)
   return x
@@ -256,6 +258,29 @@ def test_color_jitter_matches_reference_composition():
                                atol=1e-5, err_msg=str(order))
   # The order matters.
   assert len({np.asarray(o).tobytes() for o in got}) == 24
+
+
+@pytest.mark.parametrize("convention,channels", [("torchvision", 3),
+                                                 ("tf", 1),
+                                                 ("torchvision", 1)])
+def test_color_jitter_every_order_other_conventions(convention, channels):
+  # The traced order runs the blend ops before the hue, the hue once, then
+  # the blend ops after it: each of the 24 orders must equal the public ops
+  # applied one after the other, in both conventions and on grey images.
+  x = jnp.asarray(_image())
+  if channels == 1:
+    x = x[..., :1]
+  draws = [jnp.float32(v) for v in (1.6, 0.5, 1.7, 0.3)]
+  orders = jnp.asarray(color_lib._ORDERS)
+  got = jax.jit(jax.vmap(
+      lambda o: color_lib._color_steps(x, o, *draws, convention=convention)))(
+          orders)
+  for order, out in zip(orders, got):
+    np.testing.assert_allclose(
+        out, _jitter_reference(x, order, *draws, convention=convention),
+        atol=1e-5, err_msg=str(order))
+  # Brightness and contrast do not commute (clips): orders differ.
+  assert len({np.asarray(o).tobytes() for o in got}) > 1
 
 
 def test_color_jitter_draw_ranges():
