@@ -87,7 +87,7 @@ def sample_box(key: jax.Array, hw: tuple[int, int], *, area: Any,
   zero, one = f32(0.), f32(1.)
   low = jnp.stack([f32(lo_a), jnp.log(f32(lo_r)), zero, zero])[:, None]
   high = jnp.stack([f32(hi_a), jnp.log(f32(hi_r)), one, one])[:, None]
-  u = jax.random.uniform(key, (4, attempts), jnp.float32, low, high)
+  u = checks.uniform_flat(key, (4, attempts), jnp.float32, low, high)
   frac, ratio = u[0], jnp.exp(u[1])
   target = frac * (h * w)
   bw = jnp.sqrt(target * ratio)

@@ -139,6 +139,6 @@ def random_erasing(key: jax.Array, image: jax.typing.ArrayLike, *,
                                 aspect_ratio=aspect_ratio, integer=True)
   apply = (jax.random.uniform(k_apply) < probability) & found
   if isinstance(value, str):
-    value = jax.random.uniform(k_noise, image.shape, image.dtype)
+    value = checks.uniform_flat(k_noise, image.shape, image.dtype)
   return cutout(image, jnp.where(apply, box, jnp.zeros_like(box)),
                 value=value)

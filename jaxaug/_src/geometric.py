@@ -577,7 +577,7 @@ def _log_uniform(key, interval, name, shape=()):
   checks.check_positive(low, f"{name}[0]")
   low = jnp.log(jnp.maximum(_f32(low), 1e-6))
   high = jnp.log(jnp.maximum(_f32(high), 1e-6))
-  return jnp.exp(jax.random.uniform(key, shape, jnp.float32, low, high))
+  return jnp.exp(checks.uniform_flat(key, shape, jnp.float32, low, high))
 
 
 def _scale_builder(*, scale=(0.8, 1.25), order=1, mode="reflect",  # pylint: disable=redefined-outer-name

@@ -68,3 +68,29 @@ def test_from_float_rounds_and_clips():
   assert float(out16.min()) == 0.0 and float(out16.max()) == 1.0
   with pytest.raises(TypeError, match="images"):
     jaxaug.from_float(jnp.array([1, 2], jnp.int32))
+
+
+@pytest.mark.parametrize("partitionable", [True, False])
+@pytest.mark.parametrize("shape,low,high", [
+    ((4, 10), np.array([[0.], [-1.], [0.], [0.]]), np.array([[1.], [1.], [2.],
+                                                              [1.]])),
+    ((2, 3, 5), 0., 1.),
+    ((3,), -2., 3.),
+])
+def test_uniform_flat_equals_jax_uniform(shape, low, high, partitionable):
+  # The flat draw (faster to compile under vmap) must give the values of
+  # jax.random.uniform with the same key, shape and bounds.
+  from jaxaug._src import checks  # pylint: disable=import-outside-toplevel
+  with jax.threefry_partitionable(partitionable):
+    for seed in range(3):
+      key = jax.random.key(seed)
+      want = jax.random.uniform(key, shape, jnp.float32, low, high)
+      got = checks.uniform_flat(key, shape, jnp.float32, low, high)
+      assert got.shape == want.shape
+      np.testing.assert_array_equal(got, want)
+      keys = jax.random.split(key, 4)
+      np.testing.assert_array_equal(
+          jax.vmap(lambda k: checks.uniform_flat(k, shape, jnp.float32, low,
+                                                 high))(keys),
+          jax.vmap(lambda k: jax.random.uniform(k, shape, jnp.float32, low,
+                                                high))(keys))
