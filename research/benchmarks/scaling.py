@@ -77,7 +77,9 @@ def plot(measurements: list[dict[str, Any]], path: str, *, title: str) -> None:
       for lib, color in (('dm_pix', 'tab:orange'), ('augmax', 'tab:green'),
                          ('tf_data', 'tab:red'),
                          ('albumentations', 'tab:purple'),
-                         ('albumentations_2workers', 'tab:brown')):
+                         ('albumentations_2workers', 'tab:brown'),
+                         ('torchvision', 'tab:pink'),
+                         ('torchvision_2workers', 'tab:gray')):
         p = sorted((m['params']['size'], m['value']) for m in peers
                    if m['library'] == lib and m['name'].startswith('simclr_')
                    and m['params'].get('blur_taps', 0) > 0
