@@ -2,7 +2,7 @@
 
 Usage:
   python -m research.benchmarks.run [--machine cpu-2core] [--quick]
-      [--only simclr,fields,training,scaling] [--out DIR] [--figure PATH]
+      [--only simclr,compile,fields,training,scaling] [--out DIR] [--figure PATH]
 
 `make bench` runs everything (about 15-20 minutes on a 2-core CPU). `--quick`
 runs every benchmark at tiny sizes (seconds of compute, for the smoke test);
@@ -20,9 +20,9 @@ import sys
 import time
 from typing import Any, Optional, Sequence
 
-BENCHMARKS = ('simclr', 'fields', 'training', 'scaling')
+BENCHMARKS = ('simclr', 'compile', 'fields', 'training', 'scaling')
 # The `benchmark` field of the measurements each benchmark writes.
-PRODUCES = {'simclr': ('simclr',), 'fields': ('fields', 'field_augment'),
+PRODUCES = {'simclr': ('simclr',), 'compile': ('compile',), 'fields': ('fields', 'field_augment'),
             'training': ('training',), 'scaling': ('scaling',)}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -94,7 +94,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
       quick=args.quick, benchmarks=names, loadavg_start=_loadavg(),
       versions=common.library_versions(
           ['jax', 'jaxlib', 'augmax', 'dm-pix', 'gstools', 'powerbox', 'flax',
-           'optax', 'numpy']),
+           'optax', 'numpy', 'tensorflow-cpu', 'albumentations']),
       command=' '.join(['python -m research.benchmarks.run'] +
                        list(argv if argv is not None else sys.argv[1:])))
   measurements: list[Any] = []
@@ -104,6 +104,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     t0 = time.perf_counter()
     if name == 'simclr':
       from research.benchmarks import simclr_pipeline as mod
+      measurements += mod.run(quick=args.quick, log=log)
+    elif name == 'compile':
+      from research.benchmarks import compile_time as mod
       measurements += mod.run(quick=args.quick, log=log)
     elif name == 'fields':
       from research.benchmarks import fields_bench as mod

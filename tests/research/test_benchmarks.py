@@ -12,6 +12,7 @@ from research.benchmarks import run
 
 UNITS = {
     'simclr': {'views/s'},
+    'compile': {'s'},
     'fields': {'fields/s'},
     'field_augment': {'images/s'},
     'training': {'s/step', 's/batch', 'fraction'},
@@ -25,6 +26,10 @@ def test_quick_run_writes_valid_results(tmp_path):
   figure = tmp_path / 'fig.png'
   run.main(['--quick', '--machine', 'smoke', '--out', str(tmp_path),
             '--figure', str(figure)])
+  _check_results(tmp_path, figure)
+
+
+def _check_results(tmp_path, figure):
 
   with open(tmp_path / 'smoke.json', encoding='utf-8') as f:
     result = json.load(f)
@@ -38,6 +43,13 @@ def test_quick_run_writes_valid_results(tmp_path):
   measurements = result['measurements']
   errors = [m for m in measurements if 'error' in m]
   assert not errors, errors
+  # A peer that is not installed (torchvision: torch is no test dependency)
+  # is recorded as skipped, with the reason, never left out silently.
+  skipped = [m for m in measurements if 'skipped' in m]
+  for m in skipped:
+    assert m['library'] in ('torchvision', 'torchvision_2workers'), m
+    assert m['skipped'], m
+  measurements = [m for m in measurements if 'skipped' not in m]
   assert {m['benchmark'] for m in measurements} == set(UNITS)
 
   for m in measurements:
@@ -59,6 +71,11 @@ def test_quick_run_writes_valid_results(tmp_path):
   for lib in ('jaxaug', 'jaxaug_fixed_order', 'augmax', 'dm_pix', 'tf_data',
               'albumentations', 'albumentations_2workers'):
     assert ('simclr', lib) in libs
+  for lib in ('torchvision', 'torchvision_2workers'):
+    assert (('simclr', lib) in libs) != any(
+        m['library'] == lib for m in skipped), lib
+  for lib in ('jaxaug', 'dm_pix', 'augmax'):
+    assert ('compile', lib) in libs
   for lib in ('jaxaug', 'jax_fft', 'numpy_fft', 'powerbox_jax',
               'powerbox_numpy', 'gstools_randmeth', 'gstools_fourier'):
     assert ('fields', lib) in libs
@@ -67,12 +84,29 @@ def test_quick_run_writes_valid_results(tmp_path):
           'augment_fraction_simclr'} <= names
 
   ratios = result['ratios']
-  assert {r['benchmark'] for r in ratios} == {'simclr', 'fields'}
+  assert {r['benchmark'] for r in ratios} == {'simclr', 'fields', 'compile'}
   for r in ratios:
     assert r['ratio'] > 0 and math.isfinite(r['ratio'])
 
   md = (tmp_path / 'smoke.md').read_text(encoding='utf-8')
   assert 'SimCLR two-view pipeline' in md and 'jaxaug / best peer' in md
   assert 'Time to first output' in md
+  assert "Time to first output of jaxaug's pipelines" in md
+  assert 'jaxaug / slowest JAX peer' in md
   assert 'Failed measurements' not in md
+  for m in skipped:
+    assert f"simclr {m['name']} {m['library']}: {m['skipped']}" in md
   assert figure.exists() and os.path.getsize(figure) > 1000
+
+
+def test_torchvision_peer_without_torch_is_skipped_with_reason(monkeypatch):
+  from research.benchmarks import host_peers
+  from research.benchmarks import simclr_pipeline
+  monkeypatch.setenv(host_peers.TORCH_PYTHON_ENV, '/nonexistent/python')
+  logged = []
+  rec = simclr_pipeline.bench_host('torchvision', name='simclr_16', size=16,
+                                   batch=2, repetitions=1, blur=False,
+                                   log=logged.append)
+  assert rec['library'] == 'torchvision' and 'value' not in rec
+  assert '/nonexistent/python does not exist' in rec['skipped']
+  assert 'skipped' in logged[0]
