@@ -309,7 +309,7 @@ def torch_python() -> tuple[str | None, str]:
       return None, f'{TORCH_PYTHON_ENV} is set empty (peer turned off)'
     if not os.path.exists(path):
       return None, f'{TORCH_PYTHON_ENV}={path} does not exist'
-    return path, f'{TORCH_PYTHON_ENV}={path}'
+    return os.path.abspath(path), f'{TORCH_PYTHON_ENV}={path}'
   if (importlib.util.find_spec('torch') is not None and
       importlib.util.find_spec('torchvision') is not None):
     return sys.executable, 'this interpreter'
