@@ -92,7 +92,7 @@ def _readme_example() -> dict[str, float]:
                                          saturation=0.2)
   jax.block_until_ready((rotated, recoloured))
   t1 = time.perf_counter()
-  aug = jaxaug.presets.simclr_cifar(32, random_field='mild')
+  aug = jaxaug.presets.simclr_cifar(32, random_field="mild")
   images = jnp.full((8, 32, 32, 3), 0.5)
   views1, views2 = jax.jit(
       lambda k, x: jaxaug.presets.two_views(k, x, aug))(k_views, images)

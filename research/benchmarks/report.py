@@ -149,11 +149,21 @@ def markdown(result: dict[str, Any]) -> str:
               if meta.get('quick') else ''), '']
   merged = meta.get('merged_with')
   if merged:
+    if isinstance(merged, dict):  # files written before the list form
+      merged = [merged]
+    # Each kept table comes from the newest run that measured it.
+    done = set(meta.get('benchmarks_run', []))
+    kept = []
+    for run in merged:
+      mine = [b for b in run.get('benchmarks') or [] if b not in done]
+      done.update(mine)
+      if mine:
+        kept.append(f"{', '.join(mine)} from the run of "
+                    f"{run.get('timestamp')} (load average "
+                    f"{run.get('loadavg_start')} / {run.get('loadavg_end')})")
     lines[-1:-1] = [
         f"That run measured {', '.join(meta.get('benchmarks_run', []))}; "
-        f"the other tables come from the run of {merged.get('timestamp')} "
-        f"(load average {merged.get('loadavg_start')} / "
-        f"{merged.get('loadavg_end')}).", '']
+        f"kept from earlier runs: {'; '.join(kept) or 'nothing'}.", '']
 
   simclr = _rows(result, 'simclr')
   if simclr:
@@ -290,7 +300,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append('')
   skipped = [m for m in result['measurements'] if 'skipped' in m]
   if skipped:
-    lines += ['Skipped measurements (peer not installed here):', '']
+    lines += ['Skipped measurements (with the reason):', '']
     lines += [f"- {m['benchmark']} {m['name']} {m['library']}: "
               f"{m['skipped']}" for m in skipped]
     lines.append('')

@@ -131,9 +131,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     kept = [m for m in previous['measurements']
             if m.get('benchmark') not in rerun]
     measurements = kept + measurements
-    meta['merged_with'] = {k: previous['meta'].get(k) for k in (
-        'timestamp', 'benchmarks', 'loadavg_start', 'loadavg_end',
-        'command')}
+    # Every earlier run whose tables are kept, newest first, each with the
+    # benchmarks it ran (a chain of --merge runs keeps all of them).
+    prev = previous['meta']
+    entry = {k: prev.get(k) for k in ('timestamp', 'loadavg_start',
+                                       'loadavg_end', 'command')}
+    entry['benchmarks'] = prev.get('benchmarks_run', prev.get('benchmarks'))
+    earlier = prev.get('merged_with') or []
+    meta['merged_with'] = [entry] + (
+        [earlier] if isinstance(earlier, dict) else list(earlier))
     meta['benchmarks_run'] = names
     meta['benchmarks'] = sorted(
         set(names) | set(previous['meta'].get('benchmarks', [])))

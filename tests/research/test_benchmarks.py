@@ -110,3 +110,22 @@ def test_torchvision_peer_without_torch_is_skipped_with_reason(monkeypatch):
   assert rec['library'] == 'torchvision' and 'value' not in rec
   assert '/nonexistent/python does not exist' in rec['skipped']
   assert 'skipped' in logged[0]
+
+
+def test_compile_benchmark_times_the_readme_example_as_written():
+  """Every statement of README.md's quick example is in the timed code."""
+  import inspect
+  import re
+  from research.benchmarks import compile_time
+  root = os.path.dirname(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))))
+  with open(os.path.join(root, 'README.md'), encoding='utf-8') as f:
+    readme = f.read()
+  block = re.search(r'## Quick example\s+```python\n(.*?)```', readme,
+                    re.S).group(1)
+  source = re.sub(r'\s', '', inspect.getsource(compile_time._readme_example))
+  for line in block.splitlines():
+    code = line.split('#')[0].strip()
+    if not code or code.startswith(('import ', 'print(')):
+      continue
+    assert re.sub(r'\s', '', code) in source, line
