@@ -4,7 +4,8 @@ Usage:
   python -m research.benchmarks.run [--machine cpu-2core] [--quick]
       [--only simclr,compile,fields,training,scaling] [--out DIR] [--figure PATH]
 
-`make bench` runs everything (about 15-20 minutes on a 2-core CPU). `--quick`
+`make bench` runs everything (about 20-25 minutes on a 2-core CPU, plus the
+first install of .venv-torch for the torchvision peer). `--quick`
 runs every benchmark at tiny sizes (seconds of compute, for the smoke test);
 its numbers mean nothing.
 """
