@@ -43,11 +43,22 @@ sweep: $(VENV)/.stamp-research
 objectives: $(VENV)/.stamp-research
 	$(PY) -m research.experiments.objectives_table --out runs/objectives
 
-bench: $(VENV)/.stamp-all
-	$(PY) -m research.benchmarks.run
+# The torchvision peer runs in a subprocess under its own venv (about 5.5 GB:
+# torch's default wheel is a CUDA build; it runs on the CPU), so that torch
+# never enters .venv, which `make test` shares (research/benchmarks/README.md).
+TORCH_VENV := .venv-torch
+
+$(TORCH_VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TORCH_VENV)/bin/python -m pip install -q -e ".[bench-torch]"
+	touch $@
+
+bench: $(VENV)/.stamp-all $(TORCH_VENV)/.stamp
+	JAXAUG_TORCH_PYTHON=$(CURDIR)/$(TORCH_VENV)/bin/python $(PY) -m research.benchmarks.run
 
 gallery: $(VENV)/.stamp-all
 	$(PY) scripts/random_field_gallery.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache runs
+	rm -rf $(VENV) $(TORCH_VENV) .pytest_cache runs

@@ -33,6 +33,19 @@ of each (2 * batch views per call) at the same size, returned as NumPy arrays
   p=0.5)])` per image, on the float32 images; bilinear crop resize
   (OpenCV), jitter order shuffled per image (albumentations' ColorJitter),
   blur with OpenCV's `GaussianBlur` (reflect-101 border).
+* "torchvision" (one process, one torch thread) and "torchvision_2workers"
+  (a `torch.utils.data.DataLoader` with 2 forked workers, half of the batch
+  per task, one task ahead per worker): `torchvision.transforms.v2` on CPU
+  float32 `(C, H, W)` tensors, per image, `Compose([RandomResizedCrop(size,
+  scale=(0.08, 1), ratio=(3/4, 4/3), antialias=True), RandomHorizontalFlip(),
+  RandomApply([ColorJitter(0.8 s, 0.8 s, 0.8 s, 0.2 s)], p=0.8),
+  RandomGrayscale(0.2), RandomApply([GaussianBlur(k, sigma=(0.1, 2))],
+  p=0.5)])`: bilinear (antialiased) crop resize, torchvision's jitter
+  (multiplicative brightness, contrast around the grey mean, order shuffled
+  per call), blur with reflect padding. torch is not in the test
+  dependencies: these peers run under `torch_python()`'s interpreter (the
+  `.venv-torch` that `make bench` makes) and are recorded as skipped, with
+  the reason, when there is none.
 
 Usage (what `run_in_subprocess` calls):
   python -m research.benchmarks.host_peers --peer tf_data --size 32
@@ -52,7 +65,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-PEERS = ('tf_data', 'albumentations', 'albumentations_2workers')
+PEERS = ('tf_data', 'albumentations', 'albumentations_2workers',
+         'torchvision', 'torchvision_2workers')
+TORCH_PEERS = ('torchvision', 'torchvision_2workers')
+# The interpreter that runs the torchvision peers: this variable if set (an
+# empty value turns them off), else this interpreter when it can import torch
+# and torchvision, else the separate venv that `make bench` creates.
+TORCH_PYTHON_ENV = 'JAXAUG_TORCH_PYTHON'
+TORCH_VENV = '.venv-torch'
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 
 def _kernel_size(size: int) -> int:
@@ -198,6 +220,106 @@ def albumentations_pipeline(images: np.ndarray, *, blur: bool,
   return call
 
 
+
+# ---------------------------------------------------------- torchvision ----
+
+def _torchvision_compose(size: int, blur: bool):
+  from torchvision.transforms import v2
+  s = _strength(size)
+  k = _kernel_size(size)
+  ops = [
+      v2.RandomResizedCrop((size, size), scale=(0.08, 1.0),
+                           ratio=(3 / 4, 4 / 3), antialias=True),
+      v2.RandomHorizontalFlip(p=0.5),
+      v2.RandomApply([v2.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)],
+                     p=0.8),
+      v2.RandomGrayscale(p=0.2),
+  ]
+  if blur and k > 1:
+    ops.append(v2.RandomApply([v2.GaussianBlur(k, sigma=(0.1, 2.0))], p=0.5))
+  return v2.Compose(ops)
+
+
+class _TwoViews:
+  """Map-style dataset: item i is two views of image i % n (C, H, W)."""
+
+  def __init__(self, images, compose, length: int):
+    self.images, self.compose, self.length = images, compose, length
+
+  def __len__(self) -> int:
+    return self.length
+
+  def __getitem__(self, i: int):
+    x = self.images[i % self.images.shape[0]]
+    return self.compose(x), self.compose(x)
+
+
+def torchvision_pipeline(images: np.ndarray, *, blur: bool, workers: int = 0,
+                         calls: int = 1 << 20) -> Callable[[], Any]:
+  """Two views per image through `torchvision.transforms.v2` on CPU tensors.
+
+  `workers` = 0: a loop over the images in this process on ONE torch
+  thread (`torch.set_num_threads(1)`: the per-image ops are small, and on
+  the shared 2-core machine torch's default of 2 intra-op threads made the
+  224x224 pipeline 4-5x slower, 21 against 97-124 views/s). `workers` > 0: a `DataLoader` with that many forked
+  worker processes (each on one torch thread, as `DataLoader` sets it),
+  each making `n / workers` images per task; `calls` bounds the batches it
+  can give.
+  The views come back as `(n, H, W, C)` NumPy views of the `(n, C, H, W)`
+  tensors (no copy).
+  """
+  import torch
+  n, size = images.shape[0], images.shape[1]
+  chw = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
+  compose = _torchvision_compose(size, blur)
+  if not workers:
+    torch.set_num_threads(1)
+    def call():
+      v1 = torch.stack([compose(chw[i]) for i in range(n)])
+      v2_ = torch.stack([compose(chw[i]) for i in range(n)])
+      return (v1.permute(0, 2, 3, 1).numpy(), v2_.permute(0, 2, 3, 1).numpy())
+    return call
+  # Each worker makes half of a batch (as the albumentations pool) and
+  # holds one task ahead (prefetch_factor=1): the tasks in flight after the
+  # untimed first call are exactly the next batch, so a timed call measures
+  # one batch's work and no buffer filled earlier.
+  half = -(-n // workers)
+  loader = torch.utils.data.DataLoader(
+      _TwoViews(chw, compose, n * calls), batch_size=half, shuffle=False,
+      num_workers=workers, persistent_workers=True, prefetch_factor=1,
+      multiprocessing_context='fork')
+  it = iter(loader)
+  parts_per_call = -(-n // half)
+
+  def call_loader():
+    parts = [next(it) for _ in range(parts_per_call)]
+    v1 = torch.cat([p[0] for p in parts])
+    v2_ = torch.cat([p[1] for p in parts])
+    return (v1.permute(0, 2, 3, 1).numpy(), v2_.permute(0, 2, 3, 1).numpy())
+
+  return call_loader
+
+
+def torch_python() -> tuple[str | None, str]:
+  """(interpreter for the torchvision peers or None, how it was chosen)."""
+  import importlib.util
+  if TORCH_PYTHON_ENV in os.environ:
+    path = os.environ[TORCH_PYTHON_ENV]
+    if not path:
+      return None, f'{TORCH_PYTHON_ENV} is set empty (peer turned off)'
+    if not os.path.exists(path):
+      return None, f'{TORCH_PYTHON_ENV}={path} does not exist'
+    return os.path.abspath(path), f'{TORCH_PYTHON_ENV}={path}'
+  if (importlib.util.find_spec('torch') is not None and
+      importlib.util.find_spec('torchvision') is not None):
+    return sys.executable, 'this interpreter'
+  path = os.path.join(_ROOT, TORCH_VENV, 'bin', 'python')
+  if os.path.exists(path):
+    return path, f'{TORCH_VENV} (make bench)'
+  return None, (f'torch/torchvision not installed: no torch in this '
+                f'interpreter, no {TORCH_VENV}/ (make bench creates it) and '
+                f'{TORCH_PYTHON_ENV} unset')
+
 # ----------------------------------------------------------------- runner ----
 
 def measure(peer: str, size: int, batch: int, rounds: int, blur: bool
@@ -209,6 +331,9 @@ def measure(peer: str, size: int, batch: int, rounds: int, blur: bool
   # producing the first batch.
   if peer == 'tf_data':
     import tensorflow  # pylint: disable=unused-import,import-outside-toplevel
+  elif peer in TORCH_PEERS:
+    import torch  # pylint: disable=import-outside-toplevel
+    import torchvision.transforms.v2  # pylint: disable=unused-import,import-outside-toplevel
   else:
     import albumentations  # pylint: disable=unused-import,import-outside-toplevel
   t0 = time.perf_counter()
@@ -218,6 +343,11 @@ def measure(peer: str, size: int, batch: int, rounds: int, blur: bool
     fn = albumentations_pipeline(images, blur=blur)
   elif peer == 'albumentations_2workers':
     fn = albumentations_pipeline(images, blur=blur, workers=2)
+  elif peer == 'torchvision':
+    fn = torchvision_pipeline(images, blur=blur)
+  elif peer == 'torchvision_2workers':
+    fn = torchvision_pipeline(images, blur=blur, workers=2,
+                              calls=rounds + 1)
   else:
     raise ValueError(f'unknown peer {peer!r}; choose from {PEERS}')
   out = fn()
@@ -228,15 +358,21 @@ def measure(peer: str, size: int, batch: int, rounds: int, blur: bool
     t0 = time.perf_counter()
     fn()
     times.append(time.perf_counter() - t0)
-  return {'peer': peer, 'size': size, 'batch': batch, 'blur': blur,
-          'seconds': statistics.median(times), 'times_s': times,
-          'first_call_s': first, 'loadavg': os.getloadavg(),
-          'versions': _versions(peer)}
+  rec = {'peer': peer, 'size': size, 'batch': batch, 'blur': blur,
+         'seconds': statistics.median(times), 'times_s': times,
+         'first_call_s': first, 'loadavg': os.getloadavg(),
+         'versions': _versions(peer), 'python': sys.executable}
+  if peer in TORCH_PEERS:
+    # Torch threads per augmenting process (DataLoader workers set one).
+    rec['torch_threads'] = (1 if peer.endswith('workers') else
+                            torch.get_num_threads())
+  return rec
 
 
 def _versions(peer: str) -> dict[str, str]:
   import importlib.metadata as md
   names = (['tensorflow-cpu', 'tensorflow'] if peer == 'tf_data' else
+           ['torch', 'torchvision'] if peer in TORCH_PEERS else
            ['albumentations', 'opencv-python-headless', 'albucore'])
   out = {}
   for n in names:
@@ -249,18 +385,25 @@ def _versions(peer: str) -> dict[str, str]:
 
 def run_in_subprocess(peer: str, *, size: int, batch: int, rounds: int,
                       blur: bool, timeout: float = 900.) -> dict[str, Any]:
-  """`measure` in a fresh Python process; returns its record or an error."""
+  """`measure` in a fresh Python process; returns its record or an error.
+
+  The torchvision peers run under `torch_python()`'s interpreter; without
+  one the record is `{'skipped': reason}`.
+  """
   import tempfile
+  python = sys.executable
+  if peer in TORCH_PEERS:
+    python, how = torch_python()
+    if python is None:
+      return {'skipped': how}
   with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, 'out.json')
-    cmd = [sys.executable, '-m', 'research.benchmarks.host_peers', '--peer',
+    cmd = [python, '-m', 'research.benchmarks.host_peers', '--peer',
            peer, '--size', str(size), '--batch', str(batch), '--rounds',
            str(rounds), '--json', path] + (['--blur'] if blur else [])
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
-    root = os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
     try:
-      proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True,
+      proc = subprocess.run(cmd, cwd=_ROOT, env=env, capture_output=True,
                             text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
       return {'error': f'timed out after {timeout:.0f} s'}

@@ -21,7 +21,8 @@ def _fmt(x: float) -> str:
 
 
 def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
-  """jaxaug / best peer per comparable group (simclr and fields)."""
+  """jaxaug / best peer per comparable group (simclr and fields); compile:
+  jaxaug's time to first output / the slowest JAX peer's."""
   out = []
   groups: dict[tuple[str, str], dict[str, float]] = {}
   for m in result['measurements']:
@@ -53,7 +54,86 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
       if slow:
         entry['ratio_vs_best_gstools'] = libs['jaxaug'] / max(slow.values())
     out.append(entry)
+  out += _compile_ratios(result)
   return out
+
+
+def _compile_ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
+  """jaxaug's time to first output / the slowest JAX peer's, per case."""
+  rows = _rows(result, 'compile')
+  out = []
+  for m in rows:
+    if m['library'] != 'jaxaug':
+      continue
+    against = m['params'].get('compared_with', m['name'])
+    peers = {p['library']: p['value'] for p in rows
+             if p['name'] == against and p['library'] != 'jaxaug'}
+    if not peers:
+      continue
+    slowest = max(peers, key=peers.get)
+    out.append({'benchmark': 'compile', 'name': m['name'],
+                'compared_with': against, 'slowest_jax_peer': slowest,
+                'jaxaug': m['value'], 'slowest_jax_peer_value': peers[slowest],
+                'ratio': m['value'] / peers[slowest]})
+  return out
+
+
+# SimCLR comparison row whose host peers' first calls go beside a compile case.
+_HOST_ROW = {'simclr_cifar_32': 'simclr_cifar_32', 'simclr_224': 'simclr_224'}
+
+
+def _compile_table(result: dict[str, Any]) -> list[str]:
+  rows = _rows(result, 'compile')
+  if not rows:
+    return []
+  fresh = all(m['params'].get('fresh_process') for m in rows)
+  peers = sorted({m['library'] for m in rows if m['library'] != 'jaxaug'})
+  lines = ['**Time to first output of jaxaug\'s pipelines** (s, '
+           + ('each in a fresh process' if fresh else
+              'quick mode: all in one process') +
+           '; from building the pipeline to `block_until_ready` of the '
+           'first output, imports and backend start excluded; split: '
+           'trace / lower / compile / run of the jitted two views, or the '
+           'README example\'s eager ops + jitted two views; the JAX peers on '
+           'their closest pipeline; host peers: their first call in the '
+           'SimCLR comparison above)', '',
+           '| jaxaug pipeline | batch | jaxaug | split | '
+           + ' | '.join(peers) + ' | jaxaug / slowest JAX peer | '
+           'host peers\' first call |',
+           '|---|---:|---:|---|' + '---:|' * len(peers) + '---:|---|']
+  rmap = {r['name']: r for r in _compile_ratios(result)}
+  simclr = _rows(result, 'simclr')
+  notes = []
+  for m in rows:
+    if m['library'] != 'jaxaug':
+      continue
+    p = m['params']
+    if 'eager_s' in p:
+      split = f"eager {p['eager_s']:.1f} + jit {p['jit_s']:.1f}"
+    else:
+      split = ' / '.join(f"{p[k]:.2f}" for k in (
+          'trace_s', 'lower_s', 'compile_s', 'run_s'))
+    against = p.get('compared_with', m['name'])
+    cells = []
+    for lib in peers:
+      v = next((x for x in rows if x['library'] == lib
+                and x['name'] == against), None)
+      cells.append(f"{v['value']:.2f}" if v else '—')
+    if against != m['name'] and any(c != '—' for c in cells):
+      notes.append(f"{m['name']}: no JAX peer has this pipeline; the peer "
+                   f"columns are their {against} times.")
+    r = rmap.get(m['name'])
+    ratio = f"{r['ratio']:.2f}x vs {r['slowest_jax_peer']}" if r else '—'
+    host = [x for x in simclr if x['name'] == _HOST_ROW.get(m['name'])
+            and x['params'].get('host')]
+    host_cell = ', '.join(f"{x['library']} {x['params']['first_call_s']:.2f}"
+                          for x in host) or '—'
+    lines.append(f"| {m['name']} | {p['batch']} | {m['value']:.2f} | "
+                 f"{split} | {' | '.join(cells)} | {ratio} | {host_cell} |")
+  lines.append('')
+  if notes:
+    lines += notes + ['']
+  return lines
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -69,11 +149,21 @@ def markdown(result: dict[str, Any]) -> str:
               if meta.get('quick') else ''), '']
   merged = meta.get('merged_with')
   if merged:
+    if isinstance(merged, dict):  # files written before the list form
+      merged = [merged]
+    # Each kept table comes from the newest run that measured it.
+    done = set(meta.get('benchmarks_run', []))
+    kept = []
+    for run in merged:
+      mine = [b for b in run.get('benchmarks') or [] if b not in done]
+      done.update(mine)
+      if mine:
+        kept.append(f"{', '.join(mine)} from the run of "
+                    f"{run.get('timestamp')} (load average "
+                    f"{run.get('loadavg_start')} / {run.get('loadavg_end')})")
     lines[-1:-1] = [
         f"That run measured {', '.join(meta.get('benchmarks_run', []))}; "
-        f"the other tables come from the run of {merged.get('timestamp')} "
-        f"(load average {merged.get('loadavg_start')} / "
-        f"{merged.get('loadavg_end')}).", '']
+        f"kept from earlier runs: {'; '.join(kept) or 'nothing'}.", '']
 
   simclr = _rows(result, 'simclr')
   if simclr:
@@ -129,6 +219,7 @@ def markdown(result: dict[str, Any]) -> str:
 
   from research.benchmarks import bandwidth  # pylint: disable=import-outside-toplevel
   lines += bandwidth.markdown_lines(result)
+  lines += _compile_table(result)
 
   fields = _rows(result, 'fields')
   if fields:
@@ -208,5 +299,11 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ['Failed measurements:', '']
     lines += [f"- {m['benchmark']} {m['name']} {m['library']}: {m['error']}"
               for m in errors]
+    lines.append('')
+  skipped = [m for m in result['measurements'] if 'skipped' in m]
+  if skipped:
+    lines += ['Skipped measurements (with the reason):', '']
+    lines += [f"- {m['benchmark']} {m['name']} {m['library']}: "
+              f"{m['skipped']}" for m in skipped]
     lines.append('')
   return '\n'.join(lines)

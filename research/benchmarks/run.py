@@ -2,9 +2,11 @@
 
 Usage:
   python -m research.benchmarks.run [--machine cpu-2core] [--quick]
-      [--only simclr,bandwidth,fields,training,scaling] [--out DIR] [--figure PATH]
+      [--only simclr,bandwidth,compile,fields,training,scaling] [--out DIR]
+      [--figure PATH]
 
-`make bench` runs everything (about 15-20 minutes on a 2-core CPU). `--quick`
+`make bench` runs everything (about 20-25 minutes on a 2-core CPU, plus the
+first install of .venv-torch for the torchvision peer). `--quick`
 runs every benchmark at tiny sizes (seconds of compute, for the smoke test);
 its numbers mean nothing.
 """
@@ -20,10 +22,11 @@ import sys
 import time
 from typing import Any, Optional, Sequence
 
-BENCHMARKS = ('simclr', 'bandwidth', 'fields', 'training', 'scaling')
+BENCHMARKS = ('simclr', 'bandwidth', 'compile', 'fields', 'training',
+              'scaling')
 # The `benchmark` field of the measurements each benchmark writes.
 PRODUCES = {'simclr': ('simclr',), 'bandwidth': ('bandwidth',),
-            'fields': ('fields', 'field_augment'),
+            'compile': ('compile',), 'fields': ('fields', 'field_augment'),
             'training': ('training',), 'scaling': ('scaling',)}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -64,7 +67,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   parser.add_argument('--figure',
                       default=os.path.join(REPO, 'docs', 'figures',
                                            'benchmarks.png'),
-                      help='scaling plot path ("" to skip)')
+                      help='figure path ("" to skip)')
   parser.add_argument('--merge', action='store_true',
                       help='keep the measurements of the other benchmarks '
                       'already in <machine>.json (rerun a subset)')
@@ -95,7 +98,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
       quick=args.quick, benchmarks=names, loadavg_start=_loadavg(),
       versions=common.library_versions(
           ['jax', 'jaxlib', 'augmax', 'dm-pix', 'gstools', 'powerbox', 'flax',
-           'optax', 'numpy']),
+           'optax', 'numpy', 'tensorflow-cpu', 'albumentations']),
       command=' '.join(['python -m research.benchmarks.run'] +
                        list(argv if argv is not None else sys.argv[1:])))
   measurements: list[Any] = []
@@ -108,6 +111,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
       measurements += mod.run(quick=args.quick, log=log)
     elif name == 'bandwidth':
       from research.benchmarks import bandwidth as mod
+      measurements += mod.run(quick=args.quick, log=log)
+    elif name == 'compile':
+      from research.benchmarks import compile_time as mod
       measurements += mod.run(quick=args.quick, log=log)
     elif name == 'fields':
       from research.benchmarks import fields_bench as mod
@@ -132,9 +138,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     kept = [m for m in previous['measurements']
             if m.get('benchmark') not in rerun]
     measurements = kept + measurements
-    meta['merged_with'] = {k: previous['meta'].get(k) for k in (
-        'timestamp', 'benchmarks', 'loadavg_start', 'loadavg_end',
-        'command')}
+    # Every earlier run whose tables are kept, newest first, each with the
+    # benchmarks it ran (a chain of --merge runs keeps all of them).
+    prev = previous['meta']
+    entry = {k: prev.get(k) for k in ('timestamp', 'loadavg_start',
+                                       'loadavg_end', 'command')}
+    entry['benchmarks'] = prev.get('benchmarks_run', prev.get('benchmarks'))
+    earlier = prev.get('merged_with') or []
+    meta['merged_with'] = [entry] + (
+        [earlier] if isinstance(earlier, dict) else list(earlier))
     meta['benchmarks_run'] = names
     meta['benchmarks'] = sorted(
         set(names) | set(previous['meta'].get('benchmarks', [])))

@@ -27,9 +27,11 @@ Differences forced by the peers (documented in the README):
   position, resized back with `jax.image.resize` (bilinear); jitter ops in a
   fixed order; grayscale mixed in with `jnp.where`; blur with its separable
   two-pass depthwise convolution and a random sigma.
-- host peers (tf.data + tf.image as SimCLR's TF code, albumentations in one
-  process and with 2 workers): see `host_peers.py`; each runs in a fresh
-  subprocess after the JAX libraries of the same setting.
+- host peers (tf.data + tf.image as SimCLR's TF code, albumentations and
+  torchvision v2 in one process and with 2 workers): see `host_peers.py`;
+  each runs in a fresh subprocess after the JAX libraries of the same
+  setting (torchvision under the interpreter of `host_peers.torch_python`,
+  skipped with the reason recorded when torch is not installed).
 """
 
 from __future__ import annotations
@@ -235,6 +237,10 @@ def bench_host(peer: str, *, name: str, size: int, batch: int,
   from research.benchmarks import host_peers
   rec = host_peers.run_in_subprocess(peer, size=size, batch=batch,
                                      rounds=repetitions, blur=blur)
+  if 'skipped' in rec:
+    log(f'  {name} {peer}: skipped ({rec["skipped"]})')
+    return {'benchmark': 'simclr', 'name': name, 'library': peer,
+            'skipped': rec['skipped']}
   if 'error' in rec:
     log(f'  {name} {peer}: FAILED {rec["error"]}')
     return {'benchmark': 'simclr', 'name': name, 'library': peer,
@@ -244,6 +250,8 @@ def bench_host(peer: str, *, name: str, size: int, batch: int,
                    first=rec['first_call_s'])
   m.params.update(host=True, loadavg=rec['loadavg'],
                   versions=rec['versions'])
+  if 'torch_threads' in rec:
+    m.params['torch_threads'] = rec['torch_threads']
   m.notes = 'host pipeline, fresh subprocess (research/benchmarks/host_peers.py)'
   log(f'  {name:16s} b{batch} {peer:8s} {m.value:10.1f} views/s '
       f'({m.seconds:.3f} s/call, first call {rec["first_call_s"]:.1f} s)')

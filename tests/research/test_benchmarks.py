@@ -13,6 +13,7 @@ from research.benchmarks import run
 UNITS = {
     'simclr': {'views/s'},
     'bandwidth': {'GB/s'},
+    'compile': {'s'},
     'fields': {'fields/s'},
     'field_augment': {'images/s'},
     'training': {'s/step', 's/batch', 'fraction'},
@@ -26,6 +27,10 @@ def test_quick_run_writes_valid_results(tmp_path):
   figure = tmp_path / 'fig.png'
   run.main(['--quick', '--machine', 'smoke', '--out', str(tmp_path),
             '--figure', str(figure)])
+  _check_results(tmp_path, figure)
+
+
+def _check_results(tmp_path, figure):
 
   with open(tmp_path / 'smoke.json', encoding='utf-8') as f:
     result = json.load(f)
@@ -39,6 +44,13 @@ def test_quick_run_writes_valid_results(tmp_path):
   measurements = result['measurements']
   errors = [m for m in measurements if 'error' in m]
   assert not errors, errors
+  # A peer that is not installed (torchvision: torch is no test dependency)
+  # is recorded as skipped, with the reason, never left out silently.
+  skipped = [m for m in measurements if 'skipped' in m]
+  for m in skipped:
+    assert m['library'] in ('torchvision', 'torchvision_2workers'), m
+    assert m['skipped'], m
+  measurements = [m for m in measurements if 'skipped' not in m]
   assert {m['benchmark'] for m in measurements} == set(UNITS)
 
   for m in measurements:
@@ -64,6 +76,11 @@ def test_quick_run_writes_valid_results(tmp_path):
   for lib in ('jaxaug', 'jaxaug_fixed_order', 'augmax', 'dm_pix', 'tf_data',
               'albumentations', 'albumentations_2workers'):
     assert ('simclr', lib) in libs
+  for lib in ('torchvision', 'torchvision_2workers'):
+    assert (('simclr', lib) in libs) != any(
+        m['library'] == lib for m in skipped), lib
+  for lib in ('jaxaug', 'dm_pix', 'augmax'):
+    assert ('compile', lib) in libs
   for lib in ('jaxaug', 'jax_fft', 'numpy_fft', 'powerbox_jax',
               'powerbox_numpy', 'gstools_randmeth', 'gstools_fourier'):
     assert ('fields', lib) in libs
@@ -72,7 +89,7 @@ def test_quick_run_writes_valid_results(tmp_path):
           'augment_fraction_simclr'} <= names
 
   ratios = result['ratios']
-  assert {r['benchmark'] for r in ratios} == {'simclr', 'fields'}
+  assert {r['benchmark'] for r in ratios} == {'simclr', 'fields', 'compile'}
   for r in ratios:
     assert r['ratio'] > 0 and math.isfinite(r['ratio'])
 
@@ -80,7 +97,11 @@ def test_quick_run_writes_valid_results(tmp_path):
   assert 'SimCLR two-view pipeline' in md and 'jaxaug / best peer' in md
   assert 'Time to first output' in md
   assert 'Memory-bandwidth floor' in md
+  assert "Time to first output of jaxaug's pipelines" in md
+  assert 'jaxaug / slowest JAX peer' in md
   assert 'Failed measurements' not in md
+  for m in skipped:
+    assert f"simclr {m['name']} {m['library']}: {m['skipped']}" in md
   assert figure.exists() and os.path.getsize(figure) > 1000
 
 
@@ -97,3 +118,35 @@ def test_bandwidth_floor_bytes():
   # 9.0328e9 B/s / 903,168 B = 10,001 views/s floor; 100x above it.
   assert any('| simclr_224 | 903 kB | 10,001 | 100 | 100x |' in l
              for l in lines), lines
+
+
+def test_torchvision_peer_without_torch_is_skipped_with_reason(monkeypatch):
+  from research.benchmarks import host_peers
+  from research.benchmarks import simclr_pipeline
+  monkeypatch.setenv(host_peers.TORCH_PYTHON_ENV, '/nonexistent/python')
+  logged = []
+  rec = simclr_pipeline.bench_host('torchvision', name='simclr_16', size=16,
+                                   batch=2, repetitions=1, blur=False,
+                                   log=logged.append)
+  assert rec['library'] == 'torchvision' and 'value' not in rec
+  assert '/nonexistent/python does not exist' in rec['skipped']
+  assert 'skipped' in logged[0]
+
+
+def test_compile_benchmark_times_the_readme_example_as_written():
+  """Every statement of README.md's quick example is in the timed code."""
+  import inspect
+  import re
+  from research.benchmarks import compile_time
+  root = os.path.dirname(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))))
+  with open(os.path.join(root, 'README.md'), encoding='utf-8') as f:
+    readme = f.read()
+  block = re.search(r'## Quick example\s+```python\n(.*?)```', readme,
+                    re.S).group(1)
+  source = re.sub(r'\s', '', inspect.getsource(compile_time._readme_example))
+  for line in block.splitlines():
+    code = line.split('#')[0].strip()
+    if not code or code.startswith(('import ', 'print(')):
+      continue
+    assert re.sub(r'\s', '', code) in source, line
