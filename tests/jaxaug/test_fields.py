@@ -113,15 +113,23 @@ def test_eager_jit_vmap_agree_and_keys(shape, kw):
   key = jax.random.key(0)
   fn = lambda k, l: F.gaussian_random_field(k, shape, length_scale=l, pad=4,
                                             **kw)
-  eager = fn(key, 2.5)
+  # A jax.Array length scale plans the grid like a traced one (every mode
+  # drawn), so eager, jit and vmap draw the same field.
+  ls = jnp.asarray(2.5)
+  eager = fn(key, ls)
   assert eager.shape == (kw.get("channels"),) * ("channels" in kw) + shape
   assert eager.dtype == jnp.float32
-  np.testing.assert_allclose(jax.jit(fn)(key, 2.5), eager, atol=1e-5)
+  np.testing.assert_allclose(jax.jit(fn)(key, ls), eager, atol=1e-5)
   keys = jax.random.split(key, 2)
   v = jax.vmap(fn)(keys, jnp.asarray([2.5, 2.5]))
-  np.testing.assert_allclose(v[0], fn(keys[0], 2.5), atol=1e-5)
-  np.testing.assert_array_equal(fn(key, 2.5), eager)
+  np.testing.assert_allclose(v[0], fn(keys[0], ls), atol=1e-5)
+  np.testing.assert_array_equal(fn(key, ls), eager)
   assert not np.allclose(v[0], v[1])
+  # A Python float is static (band-limited draw): eager == jit with it
+  # closed over.
+  static = fn(key, 2.5)
+  np.testing.assert_allclose(jax.jit(lambda k: fn(k, 2.5))(key), static,
+                             atol=1e-5)
 
 
 def test_variance_scales_exactly_and_gradients_finite():
