@@ -22,7 +22,8 @@ from typing import Any, Optional, Sequence
 
 BENCHMARKS = ('simclr', 'fields', 'training', 'scaling')
 # The `benchmark` field of the measurements each benchmark writes.
-PRODUCES = {'simclr': ('simclr',), 'fields': ('fields', 'field_augment'),
+PRODUCES = {'simclr': ('simclr',),
+            'fields': ('fields', 'field_augment', 'field_costs'),
             'training': ('training',), 'scaling': ('scaling',)}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

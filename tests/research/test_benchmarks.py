@@ -14,6 +14,7 @@ UNITS = {
     'simclr': {'views/s'},
     'fields': {'fields/s'},
     'field_augment': {'images/s'},
+    'field_costs': {'x batch', 'x irfft'},
     'training': {'s/step', 's/batch', 'fraction'},
     'scaling': {'views/s'},
 }
