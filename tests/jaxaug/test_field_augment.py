@@ -175,24 +175,3 @@ def test_settings_order_and_errors():
   with pytest.raises(ValueError, match="mode"):
     fa.random_field_warp(jax.random.key(0), img, rotation=0.1, mode="bogus")
 
-
-def _temp_ratio(fn, keys, images):
-  compiled = jax.jit(fn).lower(keys, images).compile()
-  mem = compiled.memory_analysis()
-  if mem is None or not hasattr(mem, "temp_size_in_bytes"):
-    pytest.skip("no memory analysis on this backend")
-  return mem.temp_size_in_bytes / images.nbytes
-
-
-def test_warp_temporaries_at_most_three_times_the_batch():
-  # Issue 16: the warp of a batch used temporaries of 6.7-9.2x the batch at
-  # 224x224 (a stacked 4-tap gather, and the fields' padded FFT grid).
-  # Smooth fields are now evaluated on the output grid by small matmuls and
-  # each tap's gather fuses into the sum: about 2.35x (5 field planes and
-  # the 2 coordinate planes for 3 image planes).
-  n, batch = 128, 4
-  images = jax.random.uniform(jax.random.key(0), (batch, n, n, 3))
-  keys = jax.random.split(jax.random.key(1), batch)
-  warp = jax.vmap(lambda k, x: fa.random_field_warp(
-      k, x, rotation=0.06, scale=0.05, shear=0.05, translation=0.01 * n))
-  assert _temp_ratio(warp, keys, images) <= 3.0
