@@ -736,16 +736,15 @@ def gaussian_random_field(
   variance = jnp.asarray(variance, real)
 
   padded, bands, kmax = _plan(shape, spectrum=spectrum, nu=nu,
-                        length_scale=length_scale, angle=angle,
-                        periodic=periodic, pad=pad,
-                        max_length_scale=max_length_scale,
-                        min_length_scale=min_length_scale)
+                              length_scale=length_scale, angle=angle,
+                              periodic=periodic, pad=pad,
+                              max_length_scale=max_length_scale,
+                              min_length_scale=min_length_scale)
   idx = [_axis_indices(p, b, last=(i == ndim - 1))
          for i, (p, b) in enumerate(zip(padded, bands))]
   block = tuple(len(i) for i in idx)
-  # Only the modes inside the band's ellipsoid are drawn (2/3 of the box in
-  # 2-D with the half spectrum's edge column, about half in 3-D); the others
-  # are exactly zero.
+  # Only the modes inside the band's ellipsoid are drawn (about pi/4 of the
+  # box in 2-D, pi/6 in 3-D); the others are exactly zero.
   inside = None
   if kmax is not None:
     axes = np.meshgrid(*[i / (p * kc) for i, p, kc in zip(idx, padded, kmax)],
