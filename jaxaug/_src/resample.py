@@ -274,16 +274,22 @@ def map_coordinates(image: jax.typing.ArrayLike,
   cols = _sanitize(coordinates[1], w, mode)
   iy, wy, vy = axis_taps(rows, h, order, mode)
   ix, wx, vx = axis_taps(cols, w, order, mode)
-  # One gather for all taps: flat indices (ty, tx, *out_shape).
-  flat_idx = jnp.stack([jnp.stack([a * w + b for b in ix]) for a in iy])
-  values = img.reshape(h * w, c).at[flat_idx].get(
-                    mode="promise_in_bounds")
-  weights = jnp.stack([jnp.stack([a * b for b in wx]) for a in wy])
-  weights = weights.astype(dtype)
+  # One gather per tap, accumulated: XLA fuses each gather into the sum, so
+  # only the coordinates are per-pixel temporaries. (Stacking all taps into
+  # one gather materialised taps x (H, W, C) values, indices and weights:
+  # 6.7x the batch in temporaries for bilinear RGB at 224x224, and 8x slower
+  # on CPU.)
+  flat = img.reshape(h * w, c)
   if mode == "constant":
-    valid = jnp.stack([jnp.stack([a & b for b in vx]) for a in vy])
-    values = jnp.where(valid[..., None], values, _cval(cval, dtype))
-  out = jnp.sum(values * weights[..., None], axis=(0, 1))
+    fill = _cval(cval, dtype)
+  out = None
+  for a, wa, va in zip(iy, wy, vy):
+    for b, wb, vb in zip(ix, wx, vx):
+      v = flat.at[a * w + b].get(mode="promise_in_bounds")
+      if mode == "constant":
+        v = jnp.where((va & vb)[..., None], v, fill)
+      term = v * (wa * wb).astype(dtype)[..., None]
+      out = term if out is None else out + term
   # Cubic overshoot, and weights that sum to 1 only up to rounding.
   return checks.image_out(out, image.dtype)
 

@@ -23,6 +23,13 @@ Samplers:
   padding needed) and its "Fourier" generator (period = padded side, 32 modes
   per axis). It runs at a few fields per second, so a handful of fields is
   timed and the rate extrapolated (noted in each record).
+
+Costs ("field_costs" records): peak temporaries of
+`jit(vmap(random_field_warp))` and `jit(vmap(random_field_color))` at 224x224,
+batch 32, "mild" magnitudes, as a multiple of the image batch's bytes (XLA's
+`compile().memory_analysis().temp_size_in_bytes`); and the time of jaxaug's
+GRF (256 fields of 64x64, default padding, l = 8 and 16 px) over one
+`jnp.fft.irfft2` of a (256, 64, 64) spectrum, medians of alternating calls.
 """
 
 from __future__ import annotations
@@ -217,6 +224,80 @@ def _field_aug(n: int, which: str) -> Callable[[jax.Array, jax.Array], Any]:
   return jax.jit(batched)
 
 
+# Settings of the memory measurement: the "mild" preset's magnitudes at
+# 224x224 (translation 1% of the side, length scale a quarter of the side).
+MILD_WARP = dict(rotation=0.06, scale=0.05, shear=0.05)
+MILD_COLOR = dict(hue=0.02, saturation=0.15, brightness=0.08, contrast=0.08)
+
+
+def temporaries(n: int, batch: int) -> list[common.Measurement]:
+  """Peak temporaries of jit(vmap(random_field_warp / _color)) / batch bytes.
+
+  From XLA's `compile().memory_analysis()`: `temp_size_in_bytes` (scratch
+  live at the peak, excluding the arguments and the output) divided by the
+  bytes of the float32 `(batch, n, n, 3)` image batch.
+  """
+  import jaxaug
+  images = jax.random.uniform(jax.random.key(3), (batch, n, n, 3))
+  keys = jax.random.split(jax.random.key(0), batch)
+  ops = {
+      'warp': lambda k, x: jaxaug.random_field_warp(
+          k, x, translation=0.01 * n, **MILD_WARP),
+      'color': lambda k, x: jaxaug.random_field_color(k, x, **MILD_COLOR),
+  }
+  out = []
+  for which, op in ops.items():
+    t0 = time.perf_counter()
+    mem = jax.jit(jax.vmap(op)).lower(keys, images).compile().memory_analysis()
+    seconds = time.perf_counter() - t0
+    out.append(common.Measurement(
+        benchmark='field_costs', name=f'{which}_temporaries_{n}',
+        library='jaxaug', value=mem.temp_size_in_bytes / images.nbytes,
+        unit='x batch', seconds=seconds, repetitions=1, items=batch,
+        params={'size': n, 'batch': batch,
+                'temp_bytes': int(mem.temp_size_in_bytes),
+                'batch_bytes': int(images.nbytes), 'length_scale': n / 4,
+                'magnitudes': (MILD_COLOR if which == 'color' else
+                               dict(MILD_WARP, translation=0.01 * n))},
+        notes='seconds: lower + compile'))
+  return out
+
+
+def grf_over_irfft(n: int, count: int, length_scale: float,
+                   repetitions: int) -> common.Measurement:
+  """Time of jaxaug's GRF (`count` fields, default padding and method) over
+  one `jnp.fft.irfft2` of a `(count, n, n)` spectrum, same process.
+
+  Both jitted; the calls alternate (one of each per round) so that load
+  changes hit both; the ratio is of the medians over `repetitions` rounds.
+  """
+  from jaxaug import fields
+  grf = jax.jit(lambda k: fields.gaussian_random_field(
+      k, (n, n), length_scale=length_scale, channels=count))
+  spec = jnp.fft.rfft2(jax.random.normal(jax.random.key(1), (count, n, n)))
+  irfft = jax.jit(lambda s: jnp.fft.irfft2(s, s=(n, n)))
+  key = jax.random.key(2)
+  common.block(grf(key))
+  common.block(irfft(spec))
+  t_grf, t_irfft = [], []
+  for i in range(repetitions):
+    k = jax.random.fold_in(key, i)
+    t0 = time.perf_counter()
+    common.block(grf(k))
+    t_grf.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    common.block(irfft(spec))
+    t_irfft.append(time.perf_counter() - t0)
+  g, f = float(np.median(t_grf)), float(np.median(t_irfft))
+  return common.Measurement(
+      benchmark='field_costs', name=f'grf_over_irfft_{n}_l{length_scale:g}',
+      library='jaxaug', value=g / f, unit='x irfft', seconds=g,
+      repetitions=repetitions, items=count,
+      params={'size': n, 'fields': count, 'length_scale': length_scale,
+              'grf_s': g, 'irfft_s': f, 'grf_times_s': t_grf,
+              'irfft_times_s': t_irfft})
+
+
 def run(*, quick: bool, log: Callable[[str], None] = print) -> list[Any]:
   out: list[Any] = []
   if quick:
@@ -281,4 +362,21 @@ def run(*, quick: bool, log: Callable[[str], None] = print) -> list[Any]:
                   'first_call_s': first, 'times_s': times})
       out.append(m)
       log(f'  field aug {which:10s} {n}x{n} b{batch} {m.value:10.1f} images/s')
+
+  # Memory and sampling cost (issue 16): temporaries of the warp / colour at
+  # 224x224 as a multiple of the batch, GRF time over one irfft2.
+  mem_size, mem_batch = (32, 2) if quick else (224, 32)
+  grf_size, grf_count, grf_reps = (32, 8, 3) if quick else (64, 256, 15)
+  try:
+    for m in temporaries(mem_size, mem_batch):
+      out.append(m)
+      log(f'  {m.name:28s} {m.value:6.2f}x the batch')
+    for ls in (8.0, 16.0):
+      m = grf_over_irfft(grf_size, grf_count, ls, grf_reps)
+      out.append(m)
+      log(f'  {m.name:28s} {m.value:6.2f}x one irfft2')
+  except Exception as e:  # pylint: disable=broad-except
+    out.append({'benchmark': 'field_costs', 'name': 'field_costs',
+                'library': 'jaxaug', 'error': f'{type(e).__name__}: {e}'})
+    log(f'  field costs: FAILED {type(e).__name__}: {e}')
   return out

@@ -258,6 +258,17 @@ def markdown(result: dict[str, Any]) -> str:
                    f"| {m['params']['batch']} | {_fmt(m['value'])} |")
     lines.append('')
 
+  costs = _rows(result, 'field_costs')
+  if costs:
+    lines += ['**Random field costs** (jaxaug; temporaries from XLA\'s '
+              'memory analysis as a multiple of the image batch\'s bytes, '
+              'GRF time over one irfft2 of the output grid)', '',
+              '| measure | size | value |', '|---|---:|---:|']
+    for m in costs:
+      lines.append(f"| {m['name']} | {m['params']['size']} | "
+                   f"{m['value']:.2f} {m['unit']} |")
+    lines.append('')
+
   train = _rows(result, 'training')
   if train:
     p = train[0]['params']

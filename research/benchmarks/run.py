@@ -26,7 +26,8 @@ BENCHMARKS = ('simclr', 'bandwidth', 'compile', 'fields', 'training',
               'scaling')
 # The `benchmark` field of the measurements each benchmark writes.
 PRODUCES = {'simclr': ('simclr',), 'bandwidth': ('bandwidth',),
-            'compile': ('compile',), 'fields': ('fields', 'field_augment'),
+            'compile': ('compile',),
+            'fields': ('fields', 'field_augment', 'field_costs'),
             'training': ('training',), 'scaling': ('scaling',)}
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

@@ -25,7 +25,7 @@ _AUG = jaxaug.chain(
 
 
 def _views(key, images):
-  # Crop, flip, a random field (FFT sampling) and colour: the per-example
+  # Crop, flip, a random field (spectral sampling) and colour: the per-example
   # key handling of every kind of op, at a modest compile cost.
   return presets.two_views(key, images, _AUG)
 
@@ -52,10 +52,13 @@ def _temp_bytes(fn, *args):
 
 def test_field_ops_hold_few_batch_sized_buffers():
   # Compile-only memory analysis of a 256 x 224 x 224 x 3 batch (nothing is
-  # allocated). Measured on CPU (jax 0.10.2): warp 9.2x the batch (five field
-  # channels sampled on grids padded to ~1.9x the side, plus the coordinate
-  # grid and the gather), colour less. The bound guards against regressions
-  # such as an extra materialised copy per field.
+  # allocated). Measured on CPU (jax 0.10.2): before issue 16, warp 9.2x the
+  # batch (five field channels sampled on grids padded to ~1.9x the side,
+  # plus the coordinate grid and a stacked 4-tap gather) and colour 5.3x.
+  # Now the smooth fields are evaluated on the output grid by matmuls (no
+  # padded grid) and each tap's gather fuses into the sum: warp 2.34x (five
+  # field planes and two coordinate planes for three image planes), colour
+  # 4.17x (the colour kernel itself). Issue 16's target for the warp: <= 3x.
   shape = jax.ShapeDtypeStruct((256, 224, 224, 3), jnp.float32)
   keys = jax.ShapeDtypeStruct((256,), jax.random.key(0).dtype)
   batch_bytes = 256 * 224 * 224 * 3 * 4
@@ -66,4 +69,4 @@ def test_field_ops_hold_few_batch_sized_buffers():
   for name, fn in (("warp", warp), ("color", color)):
     ratio = _temp_bytes(fn, keys, shape) / batch_bytes
     print(f"random_field_{name}: temporaries = {ratio:.2f} x batch")
-    assert ratio <= 10.0, (name, ratio)
+    assert ratio <= {"warp": 3.0, "color": 5.0}[name], (name, ratio)

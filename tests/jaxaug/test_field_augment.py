@@ -174,3 +174,4 @@ def test_settings_order_and_errors():
     fa.random_field_color(jax.random.key(0), _image(0, (8, 8, 2)), hue=0.1)
   with pytest.raises(ValueError, match="mode"):
     fa.random_field_warp(jax.random.key(0), img, rotation=0.1, mode="bogus")
+

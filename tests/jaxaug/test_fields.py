@@ -113,15 +113,23 @@ def test_eager_jit_vmap_agree_and_keys(shape, kw):
   key = jax.random.key(0)
   fn = lambda k, l: F.gaussian_random_field(k, shape, length_scale=l, pad=4,
                                             **kw)
-  eager = fn(key, 2.5)
+  # A jax.Array length scale plans the grid like a traced one (every mode
+  # drawn), so eager, jit and vmap draw the same field.
+  ls = jnp.asarray(2.5)
+  eager = fn(key, ls)
   assert eager.shape == (kw.get("channels"),) * ("channels" in kw) + shape
   assert eager.dtype == jnp.float32
-  np.testing.assert_allclose(jax.jit(fn)(key, 2.5), eager, atol=1e-5)
+  np.testing.assert_allclose(jax.jit(fn)(key, ls), eager, atol=1e-5)
   keys = jax.random.split(key, 2)
   v = jax.vmap(fn)(keys, jnp.asarray([2.5, 2.5]))
-  np.testing.assert_allclose(v[0], fn(keys[0], 2.5), atol=1e-5)
-  np.testing.assert_array_equal(fn(key, 2.5), eager)
+  np.testing.assert_allclose(v[0], fn(keys[0], ls), atol=1e-5)
+  np.testing.assert_array_equal(fn(key, ls), eager)
   assert not np.allclose(v[0], v[1])
+  # A Python float is static (band-limited draw): eager == jit with it
+  # closed over.
+  static = fn(key, 2.5)
+  np.testing.assert_allclose(jax.jit(lambda k: fn(k, 2.5))(key), static,
+                             atol=1e-5)
 
 
 def test_variance_scales_exactly_and_gradients_finite():
@@ -184,3 +192,104 @@ def test_non_finite_angle_raises(bad):
   f = jax.jit(lambda a: F.gaussian_random_field(
       jax.random.key(0), (8, 8), length_scale=2.0, angle=a))(0.3)
   assert f.shape == (8, 8) and bool(jnp.all(jnp.isfinite(f)))
+
+
+# ----------------------------------------------------------------------------
+# Band limit and the matmul evaluation (issue 16, item 3).
+
+
+@pytest.mark.parametrize("shape,kw", [
+    ((64, 64), dict(length_scale=4.0)),
+    ((64, 64), dict(length_scale=8.0, channels=3)),
+    ((64, 64), dict(length_scale=16.0)),
+    ((96, 80), dict(length_scale=(12.0, 4.0), angle=0.7)),
+    ((224, 224), dict(length_scale=56.0, channels=2)),
+    ((200,), dict(length_scale=5.0, channels=2)),
+    ((20, 18, 22), dict(length_scale=4.0)),
+    ((48, 40), dict(length_scale=6.0, spectrum="matern", nu=2.5)),
+])
+def test_matmul_evaluation_equals_full_resolution_fft(shape, kw):
+  # Same draws, evaluated on the output grid by matmuls and by the inverse
+  # FFT of the padded grid: the same field up to float32 rounding.
+  key = jax.random.key(4)
+  fft = np.asarray(F.gaussian_random_field(key, shape, method="fft", **kw))
+  mm = np.asarray(F.gaussian_random_field(key, shape, method="matmul", **kw))
+  assert mm.shape == fft.shape and mm.dtype == fft.dtype
+  scale = np.abs(fft).max()
+  assert scale > 0.5
+  np.testing.assert_allclose(mm, fft, atol=2e-6 * scale * math.sqrt(
+      max(shape)))
+  if kw.get("spectrum", "gaussian") == "gaussian" and min(
+      np.atleast_1d(kw["length_scale"])) >= 4:
+    # Smooth fields take the matmul path by default.
+    auto = F.gaussian_random_field(key, shape, **kw)
+    np.testing.assert_array_equal(auto, mm)
+
+
+@pytest.mark.parametrize("shape,kw", [
+    ((64, 64), dict(length_scale=4.0)),
+    ((64, 64), dict(length_scale=8.0)),
+    ((64, 64), dict(length_scale=16.0)),
+    ((64, 64), dict(length_scale=(8.0, 3.0), angle=0.5)),
+    ((256,), dict(length_scale=4.0)),
+    ((24, 24, 24), dict(length_scale=4.0)),
+])
+def test_band_leaves_out_at_most_the_stated_variance(shape, kw):
+  # A periodic field is the inverse FFT of the modes drawn: its DFT shows
+  # which modes were drawn. The band is chosen so that the continuous
+  # gaussian spectrum beyond it holds 1e-6 of the variance; summed over the
+  # lattice modes never drawn it is 1.0-1.3e-6 here (2e-6 bound). The band
+  # must also be a small part of the lattice (else there is nothing to gain).
+  f = np.asarray(F.gaussian_random_field(jax.random.key(0), shape,
+                                         periodic=True, channels=3, **kw),
+                 np.float64)
+  spec = np.abs(np.fft.fftn(f, axes=range(1, f.ndim))).max(axis=0)
+  drawn = spec > 1e-5 * spec.max()
+  k = np.stack(np.meshgrid(*[np.fft.fftfreq(n) for n in shape],
+                           indexing="ij"), -1).astype(np.float32)
+  s = np.asarray(F.spectral_density(k, **kw), np.float64)
+  left_out = s[~drawn].sum() / s.sum()
+  assert left_out <= 2e-6
+  assert drawn.mean() < (0.15 if len(shape) > 1 else 0.45)
+
+
+def test_gaussian_band_cutoff_tail():
+  from jaxaug._src import fields as fields_src
+  for ndim in (1, 2, 3):
+    kappa = fields_src._gaussian_cutoff(ndim, 1e-6)
+    x = 2 * math.pi**2 * kappa**2
+    np.testing.assert_allclose(scipy.special.gammaincc(ndim / 2, x), 1e-6,
+                               rtol=1e-6)
+
+
+def test_matmul_method_jit_vmap_and_gradients():
+  # Traced per-example length scales with a static lower bound keep the
+  # band limit (and the matmul path).
+  key = jax.random.key(7)
+  fn = lambda k, l: F.gaussian_random_field(
+      k, (40, 36), length_scale=l, min_length_scale=4.0, max_length_scale=8.0,
+      method="matmul")
+  ls = jnp.asarray(6.0)
+  eager = fn(key, ls)
+  np.testing.assert_allclose(jax.jit(fn)(key, ls), eager, atol=1e-5)
+  keys = jax.random.split(key, 2)
+  v = jax.jit(jax.vmap(fn))(keys, jnp.asarray([6.0, 4.0]))
+  np.testing.assert_allclose(v[0], fn(keys[0], ls), atol=1e-5)
+  np.testing.assert_allclose(
+      fn(key, ls),
+      F.gaussian_random_field(key, (40, 36), length_scale=ls,
+                              min_length_scale=4.0, max_length_scale=8.0,
+                              method="fft"), atol=2e-5)
+  g = jax.grad(lambda l, v: jnp.sum(F.gaussian_random_field(
+      key, (24, 24), length_scale=l, variance=v, min_length_scale=4.0,
+      method="matmul") ** 2), argnums=(0, 1))(5.0, 2.0)
+  assert all(np.isfinite(x) and x != 0 for x in g)
+  for dtype in (jnp.float16, jnp.bfloat16):
+    assert F.gaussian_random_field(key, (16, 16), length_scale=4.0,
+                                   dtype=dtype).dtype == dtype
+
+
+def test_bad_method():
+  with pytest.raises(ValueError, match="method"):
+    F.gaussian_random_field(jax.random.key(0), (8, 8), length_scale=2.0,
+                            method="spline")

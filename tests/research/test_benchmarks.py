@@ -16,6 +16,7 @@ UNITS = {
     'compile': {'s'},
     'fields': {'fields/s'},
     'field_augment': {'images/s'},
+    'field_costs': {'x batch', 'x irfft'},
     'training': {'s/step', 's/batch', 'fraction'},
     'scaling': {'views/s'},
 }
