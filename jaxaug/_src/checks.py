@@ -269,6 +269,18 @@ def uniform_flat(key: jax.Array, shape: Sequence[int], dtype: Any,
   return jax.random.uniform(key, (n,), dtype, low, high).reshape(shape)
 
 
+def normal_flat(key: jax.Array, shape: Sequence[int], dtype: Any
+                ) -> jax.Array:
+  """`jax.random.normal(key, shape, dtype)`, drawn flat and reshaped.
+
+  The same values, faster to compile under `vmap` (see `uniform_flat`).
+  """
+  shape = tuple(int(d) for d in shape)
+  if len(shape) <= 1:
+    return jax.random.normal(key, shape, dtype)
+  return jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape)
+
+
 def uniform(key: jax.Array, interval: Any, name: str, *, lo: float = -np.inf,
             hi: float = np.inf, shape: Sequence[int] = ()) -> jax.Array:
   """Draws uniformly from a `(low, high)` interval, checked: the one way a

@@ -94,3 +94,15 @@ def test_uniform_flat_equals_jax_uniform(shape, low, high, partitionable):
                                                  high))(keys),
           jax.vmap(lambda k: jax.random.uniform(k, shape, jnp.float32, low,
                                                 high))(keys))
+
+
+@pytest.mark.parametrize("partitionable", [True, False])
+@pytest.mark.parametrize("shape", [(3, 23, 12, 2), (5, 2), (7,)])
+def test_normal_flat_equals_jax_normal(shape, partitionable):
+  from jaxaug._src import checks  # pylint: disable=import-outside-toplevel
+  with jax.threefry_partitionable(partitionable):
+    for seed in range(3):
+      key = jax.random.key(seed)
+      np.testing.assert_array_equal(
+          checks.normal_flat(key, shape, jnp.float32),
+          jax.random.normal(key, shape, jnp.float32))
