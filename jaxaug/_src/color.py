@@ -841,8 +841,8 @@ def _color_steps_planes(planes, order, f_b, f_c, f_s, d_h, convention="tf"):
   6 blend steps and 1 hue rotation instead of 4 steps that each compute
   both a blend and a hue rotation and select one (under `vmap` a per-image
   choice costs every branch); the values are the same, op for op. Measured
-  on the 2-core benchmark CPU, 32x32 RGB under `vmap`: 1.8x faster than the
-  4-step form (research/benchmarks/README.md).
+  on the 2-core benchmark CPU under `vmap`: 1.55x ("tf") and 2.0x
+  ("torchvision") faster than the 4-step form at 32x32, 1.2x at 224x224 (research/benchmarks/README.md).
 
   Planes rather than the interleaved `(H, W, C)` layout: the interleaved
   layout makes every per-channel expression a stride-3 access, which
@@ -965,8 +965,9 @@ def color_jitter(key: jax.Array, image: ArrayLike, *,
 
   Hue is `adjust_hue` in both. The four ops run in a random order (a sampled
   permutation, as data, so it works under `jit` and `vmap`), each followed by
-  a clip to [0, 1]. Each position costs one blend and one hue rotation
-  whatever the order. An op whose strength is 0 is the identity exactly (the
+  a clip to [0, 1]. Under `vmap` a random order costs six masked blend
+  steps and one hue rotation per image, whatever the order (the fixed order:
+  three blends and one hue rotation). An op whose strength is 0 is the identity exactly (the
   others still apply); all strengths 0 return the input unchanged. On a grey
   `(H, W, 1)` image only brightness and contrast act. SimCLR's recipe for
   colour strength `s` is `brightness = contrast = saturation = 0.8 s`,

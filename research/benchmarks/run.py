@@ -64,11 +64,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   parser.add_argument('--only', default=','.join(BENCHMARKS),
                       help=f'comma-separated subset of {BENCHMARKS}')
   parser.add_argument('--out', default=os.path.join(HERE, 'results'),
-                      help='directory for <machine>.json and <machine>.md')
+                      help='directory for <machine>.json and <machine>.md '
+                      '(default: the committed research/benchmarks/results; '
+                      'give another directory for --quick smoke runs)')
   parser.add_argument('--figure',
                       default=os.path.join(REPO, 'docs', 'figures',
                                            'benchmarks.png'),
-                      help='figure path ("" to skip)')
+                      help='figure path (default: the committed '
+                      'docs/figures/benchmarks.png; "" to skip)')
   parser.add_argument('--merge', action='store_true',
                       help='keep the measurements of the other benchmarks '
                       'already in <machine>.json (rerun a subset)')
@@ -83,6 +86,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   unknown = sorted(set(names) - set(BENCHMARKS))
   if unknown:
     parser.error(f'unknown benchmarks {unknown}; choose from {BENCHMARKS}')
+  if not names:
+    parser.error(f'--only names no benchmark; choose from {BENCHMARKS}')
   machine = args.machine
   if machine is None:
     dev = jax.devices()[0]
