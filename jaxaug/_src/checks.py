@@ -383,7 +383,8 @@ def _static_form(value: Any) -> Any:
   return (type(value), value)
 
 
-_EAGER_CACHE_SIZE = 256
+# Distinct static options per op that get a compiled call (see below).
+_EAGER_COMPILES_PER_OP = 32
 
 
 def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
@@ -399,10 +400,14 @@ def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
   eagerly) unless the key and image are concrete arrays and every other
   argument is a hashable non-array (Python numbers, strings, tuples, None,
   callables): a concrete array option keeps its concrete-value checks by
-  running eagerly. The image contract's value rule is applied before
-  tracing (a concrete image outside [0, 1] raises here, as it does eagerly);
-  option checks run while tracing, on the same static values, and warnings
-  raised then (deprecated spellings) are repeated on every call.
+  running eagerly. Option checks run while tracing, on the same static
+  values; the image contract's value rule runs after the call (a concrete
+  image outside [0, 1] raises, after the op's shape and channel checks, as
+  it does eagerly); warnings raised while tracing (deprecated spellings)
+  are repeated on every call. An op compiles for at most
+  `_EAGER_COMPILES_PER_OP` distinct option sets; calls with further new
+  options run eagerly, so a loop whose options change on every call costs
+  at most that many compilations.
   """
   try:
     bound = sig.bind(*args, **kwargs)
@@ -414,7 +419,8 @@ def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
     if (isinstance(a, jax.core.Tracer) or not hasattr(a, "dtype") or
         not hasattr(a, "shape")):
       return NotImplemented
-  if image.ndim != 3 or not jnp.issubdtype(image.dtype, jnp.floating):
+  if (image.ndim != 3 or not jnp.issubdtype(image.dtype, jnp.floating) or
+      0 in image.shape):
     return NotImplemented
   kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD,
            inspect.Parameter.KEYWORD_ONLY)
@@ -424,10 +430,14 @@ def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
     static = tuple((name, _static_form(v)) for name, v in arguments.items())
   except TypeError:
     return NotImplemented
-  check_values(jnp.asarray(image))
   cache_key = static
   entry = cache.get(cache_key)
   if entry is None:
+    if len(cache) >= _EAGER_COMPILES_PER_OP:
+      # Options that change from call to call (e.g. a schedule in an eager
+      # loop) would compile on every call: past this many distinct options
+      # the op runs eagerly for new ones.
+      return NotImplemented
     caught: list[warnings.WarningMessage] = []
 
     def call(k, x):
@@ -438,11 +448,13 @@ def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
       return out
 
     entry = (jax.jit(call), caught)
-    if len(cache) >= _EAGER_CACHE_SIZE:
-      cache.pop(next(iter(cache)))
     cache[cache_key] = entry
   jitted, caught = entry
   out = jitted(key, image)
+  # The value rule after the call: the op's own checks (shape, channels),
+  # raised while tracing, come first, as in an eager call. Inside the trace
+  # the image is clipped; a concrete image outside [0, 1] raises here.
+  check_values(jnp.asarray(image))
   for w in caught:
     warnings.warn(w.message, w.category, stacklevel=4)
   return out

@@ -12,6 +12,7 @@ from typing import Any, Sequence, Union
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxaug._src import boxes
 from jaxaug._src import checks
@@ -134,6 +135,11 @@ def random_erasing(key: jax.Array, image: jax.typing.ArrayLike, *,
   boxes.check_box_ranges(area, aspect_ratio)
   if isinstance(value, str):
     checks.check_choice(value, "value", ["random"])
+  elif not isinstance(value, jax.core.Tracer):
+    # Checked as given: in an eager call (run as one compiled call, options
+    # static) the value converted inside the trace would be a tracer.
+    checks.check_values(np.asarray(value, np.float32), name="value",
+                        hint=False)
   k_apply, k_box, k_noise = jax.random.split(key, 3)
   box, found = boxes.sample_box(k_box, image.shape[:2], area=area,
                                 aspect_ratio=aspect_ratio, integer=True)

@@ -407,6 +407,9 @@ def run_in_subprocess(peer: str, *, size: int, batch: int, rounds: int,
                             text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
       return {'error': f'timed out after {timeout:.0f} s'}
+    except OSError as e:
+      # e.g. JAXAUG_TORCH_PYTHON naming a directory or a non-executable.
+      return {'error': f'cannot run {python}: {e}'}
     if proc.returncode != 0 or not os.path.exists(path):
       tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
       return {'error': f'exit {proc.returncode}: ' + ' | '.join(tail)}

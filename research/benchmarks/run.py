@@ -19,6 +19,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from typing import Any, Optional, Sequence
 
@@ -63,21 +64,28 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                       help='tiny sizes: a smoke test, not a measurement')
   parser.add_argument('--only', default=','.join(BENCHMARKS),
                       help=f'comma-separated subset of {BENCHMARKS}')
-  parser.add_argument('--out', default=os.path.join(HERE, 'results'),
+  parser.add_argument('--out', default=None,
                       help='directory for <machine>.json and <machine>.md '
-                      '(default: the committed research/benchmarks/results; '
-                      'give another directory for --quick smoke runs)')
-  parser.add_argument('--figure',
-                      default=os.path.join(REPO, 'docs', 'figures',
-                                           'benchmarks.png'),
+                      '(default: the committed research/benchmarks/results, '
+                      'or a new temporary directory with --quick)')
+  parser.add_argument('--figure', default=None,
                       help='figure path (default: the committed '
-                      'docs/figures/benchmarks.png; "" to skip)')
+                      'docs/figures/benchmarks.png, or <out>/benchmarks.png '
+                      'with --quick; "" to skip)')
   parser.add_argument('--merge', action='store_true',
                       help='keep the measurements of the other benchmarks '
                       'already in <machine>.json (rerun a subset)')
   parser.add_argument('--train-batch', type=int, default=None,
                       help='batch of the training-step benchmark (default 32)')
   args = parser.parse_args(argv)
+  if args.out is None:
+    # A smoke run never overwrites the committed results and figure.
+    args.out = (tempfile.mkdtemp(prefix='jaxaug-bench-quick-') if args.quick
+                else os.path.join(HERE, 'results'))
+  if args.figure is None:
+    args.figure = (os.path.join(args.out, 'benchmarks.png') if args.quick
+                   else os.path.join(REPO, 'docs', 'figures',
+                                     'benchmarks.png'))
 
   import jax
   from research.benchmarks import common
@@ -175,7 +183,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                 f'{meta["jax_version"]}, {meta["timestamp"]}, load '
                 f'{meta.get("loadavg_start")}')
   log(md)
-  log(f'wrote {json_path}')
+  log(f'wrote {json_path}' + (f' and {args.figure}' if args.figure else ''))
   return result
 
 

@@ -94,17 +94,36 @@ def test_eager_path_not_used_inside_a_trace(monkeypatch):
   assert used[-1]
 
 
-def test_eager_cache_is_bounded(monkeypatch):
-  monkeypatch.setattr(checks, "_EAGER_CACHE_SIZE", 4)
+def test_eager_compiles_a_bounded_number_of_option_sets(monkeypatch):
+  monkeypatch.setattr(checks, "_EAGER_COMPILES_PER_OP", 4)
   cache = {}
+
   def fn(key, image, *, delta):
     del key
     return image * 0 + delta
 
   sig = inspect.signature(fn)
-  with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    for i in range(9):
-      checks._compiled_random_call(fn, sig, cache, (KEY, IMG),
-                                   {"delta": float(i) / 1000})
+  results = [checks._compiled_random_call(fn, sig, cache, (KEY, IMG),
+                                          {"delta": float(i) / 1000})
+             for i in range(9)]
   assert len(cache) == 4
+  # The first four option sets compiled; the rest fall back to eager calls.
+  assert all(r is not NotImplemented for r in results[:4])
+  assert all(r is NotImplemented for r in results[4:])
+  # A compiled option set is still served.
+  assert checks._compiled_random_call(fn, sig, cache, (KEY, IMG),
+                                      {"delta": 0.001}) is not NotImplemented
+
+
+def test_eager_error_order_and_zero_sized_images():
+  # Shape and channel errors come before the value rule, as eagerly.
+  with pytest.raises(ValueError, match="zero-sized axis"):
+    jaxaug.random_brightness(KEY, jnp.zeros((0, 4, 3)))
+  with pytest.raises(ValueError, match="channels"):
+    jaxaug.color_jitter(KEY, jnp.full((4, 5, 4), 2.), brightness=0.1)
+
+
+@pytest.mark.parametrize("value", [2.0, -1.0, float("nan")])
+def test_eager_random_erasing_checks_its_fill_value(value):
+  with pytest.raises(ValueError, match="value must have values in"):
+    jaxaug.random_erasing(KEY, IMG, probability=1.0, value=value)

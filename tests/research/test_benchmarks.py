@@ -151,3 +151,25 @@ def test_compile_benchmark_times_the_readme_example_as_written():
     if not code or code.startswith(('import ', 'print(')):
       continue
     assert re.sub(r'\s', '', code) in source, line
+
+
+def test_run_refuses_an_empty_only_and_quick_defaults_elsewhere(monkeypatch,
+                                                                tmp_path):
+  import pytest
+  with pytest.raises(SystemExit):
+    run.main(['--only', ',', '--quick'])
+  # --quick without --out/--figure writes to a new temporary directory,
+  # never over the committed results and figure.
+  monkeypatch.setattr(run.tempfile, 'tempdir', str(tmp_path))
+  run.main(['--quick', '--only', 'bandwidth', '--machine', 'q'])
+  made = list(tmp_path.glob('jaxaug-bench-quick-*'))
+  assert len(made) == 1 and (made[0] / 'q.json').exists()
+
+
+def test_host_peer_with_an_unrunnable_interpreter_is_an_error(monkeypatch,
+                                                              tmp_path):
+  from research.benchmarks import host_peers
+  monkeypatch.setenv(host_peers.TORCH_PYTHON_ENV, str(tmp_path))
+  rec = host_peers.run_in_subprocess('torchvision', size=16, batch=2,
+                                     rounds=1, blur=False)
+  assert 'value' not in rec and ('error' in rec or 'skipped' in rec), rec
