@@ -430,8 +430,7 @@ def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
     static = tuple((name, _static_form(v)) for name, v in arguments.items())
   except TypeError:
     return NotImplemented
-  cache_key = static
-  entry = cache.get(cache_key)
+  entry = cache.get(static)
   if entry is None:
     if len(cache) >= _EAGER_COMPILES_PER_OP:
       # Options that change from call to call (e.g. a schedule in an eager
@@ -444,11 +443,12 @@ def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
       with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         out = fn(k, x, **arguments)
-      caught.extend(w)
+      # A retrace (new shape or dtype) records the warnings afresh.
+      caught[:] = w
       return out
 
     entry = (jax.jit(call), caught)
-    cache[cache_key] = entry
+    cache[static] = entry
   jitted, caught = entry
   out = jitted(key, image)
   # The value rule after the call: the op's own checks (shape, channels),

@@ -127,3 +127,11 @@ def test_eager_error_order_and_zero_sized_images():
 def test_eager_random_erasing_checks_its_fill_value(value):
   with pytest.raises(ValueError, match="value must have values in"):
     jaxaug.random_erasing(KEY, IMG, probability=1.0, value=value)
+
+
+def test_eager_deprecation_warning_once_per_call_across_shapes():
+  for shape in ((6, 6, 3), (7, 5, 3), (6, 6, 3)):
+    with warnings.catch_warnings(record=True) as w:
+      warnings.simplefilter("always")
+      jaxaug.random_rotate(KEY, jnp.full(shape, 0.5), angle_range=(-0.3, 0.3))
+    assert sum("angle_range" in str(x.message) for x in w) == 1, shape
