@@ -20,8 +20,6 @@ floor: it is a lower bound on time, not an estimate.
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any, Callable
 
 import jax
@@ -37,16 +35,6 @@ def bytes_per_view(size: int, channels: int = 3) -> float:
   """Bytes a two-view pipeline must move per view (see the module doc)."""
   image = size * size * channels * FLOAT_BYTES
   return 0.5 * image + image
-
-
-def _median_seconds(fn: Callable[[], Any], repetitions: int) -> list[float]:
-  fn()
-  times = []
-  for _ in range(repetitions):
-    t0 = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - t0)
-  return times
 
 
 def run(*, quick: bool = False, log: Callable[[str], None] = print
@@ -70,8 +58,7 @@ def run(*, quick: bool = False, log: Callable[[str], None] = print
   out = []
   for name, fn in (('jit_scale', jit_scale),
                    ('numpy_copy', lambda: np.copyto(b, a))):
-    times = _median_seconds(fn, reps)
-    sec = statistics.median(times)
+    sec, times, _ = common.time_calls(lambda _: fn(), repetitions=reps)
     gbs = moved / sec / 1e9
     out.append(common.Measurement(
         benchmark='bandwidth', name=name, library=name, value=gbs,

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from research.benchmarks import report
+
 # Fixed colours, so a library keeps its colour across panels and runs.
 COLORS = {
     'jaxaug': 'tab:blue', 'jaxaug_fixed_order': 'lightsteelblue',
@@ -22,13 +24,6 @@ COLORS = {
     'albumentations': 'tab:purple', 'albumentations_2workers': 'plum',
     'torchvision': 'tab:brown', 'torchvision_2workers': 'burlywood',
 }
-
-
-def _spread(m: dict[str, Any]) -> tuple[float, float]:
-  times = m.get('params', {}).get('times_s') or []
-  if not times:
-    return m['value'], m['value']
-  return m['items'] / max(times), m['items'] / min(times)
 
 
 def plot(measurements: list[dict[str, Any]], path: str, *,
@@ -62,7 +57,7 @@ def plot(measurements: list[dict[str, Any]], path: str, *,
                              m['library']))
     ys = range(len(rows))
     values = [m['value'] for m in rows]
-    lo_hi = [_spread(m) for m in rows]
+    lo_hi = [report.spread(m) for m in rows]
     ax.barh(list(ys), values,
             color=[COLORS.get(m['library'], 'grey') for m in rows])
     for y, m, (lo, hi) in zip(ys, rows, lo_hi):

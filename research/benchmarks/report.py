@@ -20,6 +20,14 @@ def _fmt(x: float) -> str:
   return f'{x:.3g}'
 
 
+def spread(m: dict[str, Any]) -> tuple[float, float]:
+  """(rate at the slowest timed call, rate at the fastest) of a record."""
+  times = m.get('params', {}).get('times_s') or []
+  if not times:
+    return m['value'], m['value']
+  return m['items'] / max(times), m['items'] / min(times)
+
+
 def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
   """jaxaug / best peer per comparable group (simclr and fields); compile:
   jaxaug's time to first output / the slowest JAX peer's."""
@@ -197,10 +205,10 @@ def markdown(result: dict[str, Any]) -> str:
       cells = []
       for lib in libs:
         m = vals.get(lib)
-        t = (m or {}).get('params', {}).get('times_s') or []
-        if t:
-          cells.append(f"{lib} {_fmt(m['items'] / max(t))} / "
-                       f"{_fmt(m['value'])} / {_fmt(m['items'] / min(t))}")
+        if m and m.get('params', {}).get('times_s'):
+          slow, fast = spread(m)
+          cells.append(f"{lib} {_fmt(slow)} / {_fmt(m['value'])} / "
+                       f"{_fmt(fast)}")
       lines.append(f"- {name}: " + '; '.join(cells))
     lines.append('')
     lines += ['**Time to first output** (s: the first call of each '
