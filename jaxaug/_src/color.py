@@ -787,7 +787,7 @@ def _blend_step(planes, op, f_b, f_c, f_s, convention="tf"):
     return jnp.where(op == index, yes, no)
 
   zero = jnp.zeros((), planes[0].dtype)
-  if static and op == 0:
+  if static and op != 1:
     contrast_anchor = [zero] * len(planes)
   elif convention == "tf":
     contrast_anchor = [jnp.mean(c) for c in planes]
