@@ -45,6 +45,25 @@ def test_same_batch_on_one_and_eight_devices():
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
 
 
+def test_chunked_two_views_on_a_sharded_batch():
+  # Chunk j holds images j, j + B / chunk_size, ...: with the batch sharded in
+  # contiguous blocks, every chunk is spread over all 8 devices (no
+  # all-gather of the images), and the views equal the one-device ones.
+  key = jax.random.key(7)
+  images = jax.random.uniform(jax.random.key(1), (32, 16, 16, 3))
+  fn = functools.partial(presets.two_views, aug=_AUG, chunk_size=8)
+  single = jax.jit(fn)(key, jax.device_put(images, jax.devices()[0]))
+  mesh = Mesh(np.array(jax.devices()), ("data",))
+  sharding = NamedSharding(mesh, P("data"))
+  sharded_images = jax.device_put(images, sharding)
+  jitted = jax.jit(fn, out_shardings=sharding)
+  hlo = jitted.lower(key, sharded_images).compile().as_text()
+  assert "all-gather" not in hlo
+  sharded = jitted(key, sharded_images)
+  for a, b in zip(single, sharded):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-6)
+
+
 def _temp_bytes(fn, *args):
   analysis = jax.jit(fn).lower(*args).compile().memory_analysis()
   return analysis.temp_size_in_bytes

@@ -27,6 +27,47 @@ _CIFAR16 = presets.simclr_cifar(16)
 _two_views = jax.jit(presets.two_views, static_argnames="aug")
 
 
+@pytest.mark.parametrize("chunk_size", [1, 2, 3])
+def test_two_views_in_chunks_equals_one_vmap(chunk_size):
+  # Chunk j holds images j, j + 6 / chunk_size, ...: a mix-up of keys or
+  # images between chunks would give other views, not a rounding difference.
+  images = _images(b=6)
+  key = jax.random.key(3)
+  whole = jax.jit(functools.partial(presets.two_views, aug=_CIFAR16,
+                                    chunk_size=None))(key, images)
+  chunked = jax.jit(functools.partial(presets.two_views, aug=_CIFAR16,
+                                      chunk_size=chunk_size))(key, images)
+  for a, b in zip(whole, chunked):
+    assert a.shape == b.shape == (6, 16, 16, 3)
+    np.testing.assert_allclose(b, a, atol=1e-5)
+  assert _distinct(jnp.concatenate(chunked)) == 12
+
+
+def test_two_views_auto_chunks(monkeypatch):
+  from jaxaug._src import presets as src
+  # The suite runs on 8 fake devices: "auto" never chunks there.
+  assert src._auto_chunk_size(jnp.zeros((32, 224, 224, 3))) is None
+  monkeypatch.setattr(jax, "device_count", lambda: 1)
+  # 5 MiB of float32 views per chunk: 4 images of 224 x 224 x 3 (8 views).
+  assert src._auto_chunk_size(jnp.zeros((32, 224, 224, 3))) == 4
+  # The largest divisor of the batch not above the target (4): 3 of 30.
+  assert src._auto_chunk_size(jnp.zeros((30, 224, 224, 3))) == 3
+  # 64 x 64: 53 images per chunk at most -> 32 of 128 (4 chunks).
+  assert src._auto_chunk_size(jnp.zeros((128, 64, 64, 3))) == 32
+  # A batch that fits in fewer than 4 chunks runs as one vmap.
+  assert src._auto_chunk_size(jnp.zeros((256, 32, 32, 3))) is None
+  assert src._auto_chunk_size(jnp.zeros((12, 224, 224, 3))) is None
+  monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+  assert src._auto_chunk_size(jnp.zeros((32, 224, 224, 3))) is None
+
+
+@pytest.mark.parametrize("chunk_size", [0, -2, 4, 2.0, True, "all"])
+def test_two_views_rejects_bad_chunk_size(chunk_size):
+  with pytest.raises(ValueError, match="chunk_size"):
+    presets.two_views(jax.random.key(0), _images(b=6), _CIFAR16,
+                      chunk_size=chunk_size)
+
+
 def test_simclr_cifar_two_views_shapes_keys_and_range():
   images = _images()
   aug = _CIFAR16
