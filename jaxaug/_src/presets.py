@@ -28,6 +28,7 @@ from jaxaug._src import deprecation
 from jaxaug._src import field_augment
 from jaxaug._src import filters
 from jaxaug._src import geometric
+from jaxaug._src import utils
 
 Augmentation = Callable[[jax.Array, jax.Array], jax.Array]
 RandomFieldSpec = Union[None, str, Mapping[str, Any], Augmentation]
@@ -220,43 +221,6 @@ def simclr_cifar(size: Union[int, Sequence[int]] = 32, *,
                 convention=convention, channel_axis=channel_axis)
 
 
-# Bytes of output views one chunk of `two_views` should hold on CPU: a few
-# MiB, so that a chunk's views and the pipeline's intermediates stay in the
-# CPU caches (measured best at 3-6 MiB on the 2-core benchmark machine, with
-# 2 MiB of L2 per core and 32 MiB of L3; research/benchmarks/README.md).
-_CHUNK_BYTES = 5 * 2**20
-# "auto" chunks only a batch that spans at least this many chunks: a batch
-# of views that fits in the caches as a whole runs fastest as one `vmap`.
-_MIN_CHUNKS = 4
-
-
-def _auto_chunk_size(images: jax.Array) -> Optional[int]:
-  """Images per chunk for `chunk_size="auto"`, or None for one `vmap`."""
-  if jax.default_backend() != "cpu" or jax.device_count() != 1:
-    return None
-  b = images.shape[0]
-  view_bytes = 4 * max(1, int(images[0].size))  # float32 views, input size
-  target = max(1, _CHUNK_BYTES // (2 * view_bytes))
-  # The largest divisor of the batch not above the target: every chunk has
-  # the same shape, so the pipeline is compiled once.
-  chunk = max(d for d in range(1, min(target, b) + 1) if b % d == 0)
-  return chunk if b // chunk >= _MIN_CHUNKS else None
-
-
-def _check_chunk_size(chunk_size: Any, batch: int) -> Optional[int]:
-  if chunk_size is None or (isinstance(chunk_size, str)
-                            and chunk_size == "auto"):
-    return chunk_size
-  if (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-      or chunk_size < 1):
-    raise ValueError(f"chunk_size must be a positive int, None or 'auto', "
-                     f"got {chunk_size!r}")
-  if batch % chunk_size:
-    raise ValueError(f"chunk_size={chunk_size} must divide the batch of "
-                     f"{batch} images")
-  return chunk_size
-
-
 def two_views(key: jax.Array, images: jax.typing.ArrayLike,
               aug: Augmentation, *,
               chunk_size: Union[int, str, None] = "auto"
@@ -268,12 +232,12 @@ def two_views(key: jax.Array, images: jax.typing.ArrayLike,
   on `chunk_size` (up to float rounding: XLA may fuse a chunk's computation
   differently from the whole batch's, a difference of about 1e-6).
 
-  Chunks (cache blocking): on a CPU a batch of large images runs faster
-  in chunks of a few images, each chunk's two views computed by one `vmap`
-  in a `lax.map`, than as one `vmap` over the batch, because a chunk's
-  views and intermediates stay in the CPU caches (on the 2-core benchmark
-  CPU, SimCLR's 224x224 pipeline ran 1.5-1.8x faster in chunks of 4 images;
-  research/benchmarks/README.md). Chunk `j` holds images
+  Chunks (cache blocking, as `jaxaug.batch`): on a CPU a batch of large
+  images runs faster in chunks of a few images, each chunk's two views
+  computed by one `vmap` in a `lax.map`, than as one `vmap` over the batch,
+  because a chunk's views and intermediates stay in the CPU caches (on the
+  2-core benchmark CPU, SimCLR's 224x224 pipeline ran 1.5x faster in chunks
+  of 4 images; research/benchmarks/README.md). Chunk `j` holds images
   `j, j + B / chunk_size, j + 2 B / chunk_size, ...`, so a batch axis
   sharded in contiguous blocks stays sharded in every chunk.
 
@@ -310,22 +274,7 @@ def two_views(key: jax.Array, images: jax.typing.ArrayLike,
   if not callable(aug):
     raise TypeError(f"aug must be a callable fn(key, image), got "
                     f"{type(aug).__name__}")
-  b = images.shape[0]
-  chunk_size = _check_chunk_size(chunk_size, b)
-  keys = jax.random.split(key, 2 * b).reshape(2, b)
-  if isinstance(chunk_size, str):
-    chunk_size = _auto_chunk_size(images) if b else None
-  if chunk_size is None or chunk_size >= b:
-    views = jax.vmap(jax.vmap(aug), (0, None))(keys, images)
-    return views[0], views[1]
-  n = b // chunk_size
-  # Image i = c * n + j is row c of chunk j (see the docstring).
-  chunk_keys = keys.reshape(2, chunk_size, n).transpose(2, 0, 1)
-  chunk_images = jnp.swapaxes(
-      images.reshape((chunk_size, n) + images.shape[1:]), 0, 1)
-  views = jax.lax.map(
-      lambda kx: jax.vmap(jax.vmap(aug), (0, None))(kx[0], kx[1]),
-      (chunk_keys, chunk_images))  # (n, 2, chunk_size, ...)
-  views = jnp.moveaxis(views, 0, 2)  # (2, chunk_size, n, ...)
-  views = views.reshape((2, b) + views.shape[3:])
+  chunk_size = utils.check_chunk_size(chunk_size, images.shape[0])
+  keys = jax.random.split(key, 2 * images.shape[0]).reshape(2, -1)
+  views = utils.map_views(aug, keys, images, chunk_size)
   return views[0], views[1]

@@ -44,21 +44,35 @@ def test_two_views_in_chunks_equals_one_vmap(chunk_size):
 
 
 def test_two_views_auto_chunks(monkeypatch):
-  from jaxaug._src import presets as src
+  from jaxaug._src import utils as src
   # The suite runs on 8 fake devices: "auto" never chunks there.
-  assert src._auto_chunk_size(jnp.zeros((32, 224, 224, 3))) is None
+  assert src.auto_chunk_size(jnp.zeros((32, 224, 224, 3)), 2) is None
   monkeypatch.setattr(jax, "device_count", lambda: 1)
   # 5 MiB of float32 views per chunk: 4 images of 224 x 224 x 3 (8 views).
-  assert src._auto_chunk_size(jnp.zeros((32, 224, 224, 3))) == 4
+  assert src.auto_chunk_size(jnp.zeros((32, 224, 224, 3)), 2) == 4
   # The largest divisor of the batch not above the target (4): 3 of 30.
-  assert src._auto_chunk_size(jnp.zeros((30, 224, 224, 3))) == 3
+  assert src.auto_chunk_size(jnp.zeros((30, 224, 224, 3)), 2) == 3
   # 64 x 64: 53 images per chunk at most -> 32 of 128 (4 chunks).
-  assert src._auto_chunk_size(jnp.zeros((128, 64, 64, 3))) == 32
+  assert src.auto_chunk_size(jnp.zeros((128, 64, 64, 3)), 2) == 32
   # A batch that fits in fewer than 4 chunks runs as one vmap.
-  assert src._auto_chunk_size(jnp.zeros((256, 32, 32, 3))) is None
-  assert src._auto_chunk_size(jnp.zeros((12, 224, 224, 3))) is None
+  assert src.auto_chunk_size(jnp.zeros((256, 32, 32, 3)), 2) is None
+  assert src.auto_chunk_size(jnp.zeros((12, 224, 224, 3)), 2) is None
   monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
-  assert src._auto_chunk_size(jnp.zeros((32, 224, 224, 3))) is None
+  assert src.auto_chunk_size(jnp.zeros((32, 224, 224, 3)), 2) is None
+
+
+def test_batch_in_chunks_equals_one_vmap():
+  images = _images(b=8)
+  key = jax.random.key(4)
+  whole = jax.jit(jaxaug.batch(_CIFAR16, chunk_size=None))(key, images)
+  for size in (1, 2, 4, "auto"):
+    chunked = jax.jit(jaxaug.batch(_CIFAR16, chunk_size=size))(key, images)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+  assert _distinct(whole) == 8
+  with pytest.raises(ValueError, match="chunk_size=3 must divide"):
+    jaxaug.batch(_CIFAR16, chunk_size=3)(key, images)
+  with pytest.raises(ValueError, match="chunk_size must be"):
+    jaxaug.batch(_CIFAR16, chunk_size=0)
 
 
 @pytest.mark.parametrize("chunk_size", [0, -2, 4, 2.0, True, "all"])
