@@ -181,6 +181,14 @@ def check_probability(p: Any, name: str = "probability") -> None:
     raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
 
 
+def check_scalar(x: Any, name: str, hint: str = "") -> None:
+  """Raises ValueError if `x` (concrete or traced) is not a scalar."""
+  shape = np.shape(x) if not hasattr(x, "shape") else tuple(x.shape)
+  if shape != ():
+    raise ValueError(f"{name} must be a scalar, got shape {shape}"
+                     + (f": {hint}" if hint else ""))
+
+
 def check_nonnegative(x: Any, name: str) -> None:
   """Raises ValueError if a concrete `x` is negative or not finite."""
   v = concrete_value(x)

@@ -916,7 +916,13 @@ def _check_jitter_options(brightness, contrast, saturation, hue, convention):
   _check_convention(convention)
   for value, name in ((brightness, "brightness"), (contrast, "contrast"),
                       (saturation, "saturation")):
+    checks.check_scalar(value, name, "a strength s, the factor being drawn "
+                        "from [max(0, 1 - s), 1 + s] (torchvision's (min, "
+                        "max) form is not accepted)")
     checks.check_nonnegative(value, name)
+  checks.check_scalar(hue, "hue", "a strength h in turns, the delta being "
+                      "drawn from [-h, h] (torchvision's (min, max) form is "
+                      "not accepted)")
   checks.check_range(hue, "hue", 0., 0.5)
 
 
@@ -992,8 +998,9 @@ def color_jitter(key: jax.Array, image: ArrayLike, *,
 
   Raises:
     TypeError: bad key or non-float image. ValueError: wrong rank, a channel
-      count other than 1 or 3, a concrete strength out of range, an unknown
-      convention, or a concrete image value outside [0, 1].
+      count other than 1 or 3, a strength that is not a scalar, a concrete
+      strength out of range, an unknown convention, or a concrete image
+      value outside [0, 1].
 
   Example:
     >>> out = color_jitter(jax.random.key(0), jnp.full((8, 8, 3), 0.5),
@@ -1043,18 +1050,19 @@ def solarize(image: ArrayLike, *, threshold: ArrayLike = 0.5) -> jax.Array:
 
   Args:
     image: `(H, W, C)` float image in [0, 1], any channel count.
-    threshold: values `>= threshold` become `1 - value`; traced ok.
+    threshold: scalar; values `>= threshold` become `1 - value`; traced ok.
 
   Returns:
     The solarized image, same shape and dtype.
 
   Raises:
-    ValueError: a concrete NaN `threshold` (inf is allowed: no pixel, or
-      every pixel, is inverted).
+    ValueError: a non-scalar `threshold`, or a concrete NaN `threshold`
+      (inf is allowed: no pixel, or every pixel, is inverted).
 
   Example:
     >>> out = solarize(jnp.linspace(0, 1, 12).reshape(2, 2, 3))
   """
+  checks.check_scalar(threshold, "threshold")
   t = checks.concrete_value(threshold)
   if t is not None and np.any(np.isnan(np.asarray(t, np.float64))):
     raise ValueError(f"threshold must not be NaN, got {threshold!r}")
