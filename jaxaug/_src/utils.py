@@ -53,10 +53,11 @@ def check_chunk_size(chunk_size: Any, batch: int) -> Any:
   if chunk_size is None or (isinstance(chunk_size, str)
                             and chunk_size == "auto"):
     return chunk_size
-  if (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-      or chunk_size < 1):
+  if (isinstance(chunk_size, (bool, np.bool_))
+      or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
     raise ValueError(f"chunk_size must be a positive int, None or 'auto', "
                      f"got {chunk_size!r}")
+  chunk_size = int(chunk_size)
   if batch % chunk_size:
     raise ValueError(f"chunk_size={chunk_size} must divide the batch of "
                      f"{batch} images")
@@ -110,8 +111,10 @@ def batch(fn: Callable[..., jax.Array], *,
   Chunks (cache blocking): on a CPU a batch of large images runs faster in
   chunks of a few images, each chunk `vmap`-ed inside a `lax.map`, than as
   one `vmap` over the batch, because a chunk's outputs and intermediates stay
-  in the CPU caches (SimCLR's 224x224 pipeline: 1.5x faster in chunks of 4
-  images on the 2-core benchmark CPU; research/benchmarks/README.md). The
+  in the CPU caches (one view of SimCLR's 224x224 pipeline per image: 1.2x
+  faster in chunks of 8 images on the 2-core benchmark CPU; `two_views`,
+  two views per image in chunks of 4 images: 1.5x;
+  research/benchmarks/README.md). The
   values do not depend on the chunks (up to float rounding: XLA may fuse a
   chunk's computation differently from the whole batch's, about 1e-6).
 
@@ -119,7 +122,8 @@ def batch(fn: Callable[..., jax.Array], *,
     fn: a function `fn(key, image, *args, **kwargs) -> array` for one image.
     chunk_size: images per chunk, a positive int dividing `B`; None for one
       `vmap` over the whole batch; "auto" (default): on the CPU backend with
-      a single device, chunks of about 5 MiB of float32 images (the largest
+      a single device, chunks of about 5 MiB of float32 images of the input
+      size (the largest
       divisor of `B` not above `5 MiB / (H * W * C * 4 bytes)`), used only
       when the batch spans at least 4 chunks; otherwise (GPU, TPU, several
       devices, small batches) None. Chunk `j` holds images `j, j + B /
@@ -132,8 +136,9 @@ def batch(fn: Callable[..., jax.Array], *,
 
   Raises:
     TypeError: (when called) `key` is not a PRNG key.
-    ValueError: (when called) `images` does not have rank 4 `(B, H, W, C)`,
-      or `chunk_size` is not a positive int dividing `B`, None or "auto".
+    ValueError: `chunk_size` is not a positive int, None or "auto"; (when
+      called) `images` does not have rank 4 `(B, H, W, C)`, or an int
+      `chunk_size` does not divide `B`.
 
   Example:
     >>> import jax, jaxaug

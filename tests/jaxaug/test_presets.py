@@ -73,6 +73,10 @@ def test_batch_in_chunks_equals_one_vmap():
     jaxaug.batch(_CIFAR16, chunk_size=3)(key, images)
   with pytest.raises(ValueError, match="chunk_size must be"):
     jaxaug.batch(_CIFAR16, chunk_size=0)
+  # NumPy integers are ints too.
+  np.testing.assert_allclose(
+      jax.jit(jaxaug.batch(_CIFAR16, chunk_size=np.int64(4)))(key, images),
+      whole, atol=1e-5)
 
 
 @pytest.mark.parametrize("chunk_size", [0, -2, 4, 2.0, True, "all"])
