@@ -189,6 +189,18 @@ def check_scalar(x: Any, name: str, hint: str = "") -> None:
                      + (f": {hint}" if hint else ""))
 
 
+def check_broadcasts(x: Any, name: str, shape: Sequence[int]) -> None:
+  """Raises ValueError unless `x` broadcasts to exactly `shape`."""
+  xs = np.shape(x) if not hasattr(x, "shape") else tuple(x.shape)
+  try:
+    ok = np.broadcast_shapes(xs, tuple(shape)) == tuple(shape)
+  except ValueError:
+    ok = False
+  if not ok:
+    raise ValueError(f"{name} of shape {xs} does not broadcast to the image "
+                     f"shape {tuple(shape)}")
+
+
 def check_nonnegative(x: Any, name: str) -> None:
   """Raises ValueError if a concrete `x` is negative or not finite."""
   v = concrete_value(x)

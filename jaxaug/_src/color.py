@@ -1050,23 +1050,26 @@ def solarize(image: ArrayLike, *, threshold: ArrayLike = 0.5) -> jax.Array:
 
   Args:
     image: `(H, W, C)` float image in [0, 1], any channel count.
-    threshold: scalar; values `>= threshold` become `1 - value`; traced ok.
+    threshold: values `>= threshold` become `1 - value`; a scalar or an
+      array that broadcasts to the image (per channel: shape `(C,)`);
+      traced ok.
 
   Returns:
     The solarized image, same shape and dtype.
 
   Raises:
-    ValueError: a non-scalar `threshold`, or a concrete NaN `threshold`
+    ValueError: a `threshold` that does not broadcast to the image shape,
+      or a concrete NaN `threshold`
       (inf is allowed: no pixel, or every pixel, is inverted).
 
   Example:
     >>> out = solarize(jnp.linspace(0, 1, 12).reshape(2, 2, 3))
   """
-  checks.check_scalar(threshold, "threshold")
   t = checks.concrete_value(threshold)
   if t is not None and np.any(np.isnan(np.asarray(t, np.float64))):
     raise ValueError(f"threshold must not be NaN, got {threshold!r}")
   x, dtype = checks.image_in(image)
+  checks.check_broadcasts(threshold, "threshold", x.shape)
   return checks.image_out(
       jnp.where(x < jnp.asarray(threshold, x.dtype), x, 1. - x), dtype)
 

@@ -148,6 +148,7 @@ def simclr(size: Union[int, Sequence[int]], *, strength: float = 1.0,
     (24, 24, 3)
   """
   size = checks.check_size(size, "size")
+  checks.check_scalar(strength, "strength")
   checks.check_range(strength, "strength", 0.0, 2.5)
   checks.check_choice(convention, "convention", color.CONVENTIONS)
   s = strength
@@ -239,7 +240,9 @@ def two_views(key: jax.Array, images: jax.typing.ArrayLike,
   2-core benchmark CPU, SimCLR's 224x224 pipeline ran 1.5x faster in chunks
   of 4 images; research/benchmarks/README.md). Chunk `j` holds images
   `j, j + B / chunk_size, j + 2 B / chunk_size, ...`, so a batch axis
-  sharded in contiguous blocks stays sharded in every chunk.
+  sharded in contiguous blocks over D devices stays sharded in every chunk
+  when D divides `chunk_size` (otherwise the values are the same but XLA
+  gathers the batch).
 
   Args:
     key: PRNG key.
@@ -276,6 +279,8 @@ def two_views(key: jax.Array, images: jax.typing.ArrayLike,
     raise TypeError(f"aug must be a callable fn(key, image), got "
                     f"{type(aug).__name__}")
   chunk_size = utils.check_chunk_size(chunk_size, images.shape[0])
-  keys = jax.random.split(key, 2 * images.shape[0]).reshape(2, -1)
+  keys = jax.random.split(key, 2 * images.shape[0])
+  keys = keys.reshape((2, images.shape[0]) + keys.shape[1:])
   views = utils.map_views(aug, keys, images, chunk_size)
-  return views[0], views[1]
+  return (jax.tree.map(lambda a: a[0], views),
+          jax.tree.map(lambda a: a[1], views))

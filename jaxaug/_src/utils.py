@@ -68,15 +68,18 @@ def map_views(fn: Callable[[jax.Array, jax.Array], Any], keys: jax.Array,
               images: jax.Array, chunk_size: Any) -> Any:
   """`fn(keys[v, i], images[i])` for every view v and image i, stacked.
 
-  `keys` is `(V, B)`, `images` `(B, ...)`; the result has leading axes
+  `keys` is `(V, B)` (typed keys) or `(V, B, 2)` (raw uint32 keys),
+  `images` `(B, ...)`; every leaf of the result has leading axes
   `(V, B)`. `chunk_size` (checked by `check_chunk_size`): None maps the
   whole batch with one `vmap`; an int maps chunks of that many images with a
   `vmap` each inside a `lax.map`, chunk `j` holding images `j, j + n,
   j + 2 n, ...` for `n = B / chunk_size` chunks (strided: a batch sharded in
-  contiguous blocks stays sharded in every chunk); "auto" picks one with
+  contiguous blocks over D devices stays sharded in every chunk when D
+  divides `chunk_size`); "auto" picks one with
   `auto_chunk_size`. The values do not depend on the chunks.
   """
-  v, b = keys.shape
+  v, b = keys.shape[:2]
+  key_tail = keys.shape[2:]  # (2,) for raw uint32 keys, () for typed keys
   if isinstance(chunk_size, str):
     chunk_size = auto_chunk_size(images, v)
   per_batch = jax.vmap(jax.vmap(fn), (0, None))
@@ -84,7 +87,7 @@ def map_views(fn: Callable[[jax.Array, jax.Array], Any], keys: jax.Array,
     return per_batch(keys, images)
   n = b // chunk_size
   # Image i = c * n + j is row c of chunk j.
-  chunk_keys = keys.reshape(v, chunk_size, n).transpose(2, 0, 1)
+  chunk_keys = jnp.moveaxis(keys.reshape((v, chunk_size, n) + key_tail), 2, 0)
   chunk_images = jnp.swapaxes(
       images.reshape((chunk_size, n) + images.shape[1:]), 0, 1)
   out = jax.lax.map(lambda kx: per_batch(kx[0], kx[1]),
@@ -127,8 +130,9 @@ def batch(fn: Callable[..., jax.Array], *,
       divisor of `B` not above `5 MiB / (H * W * C * 4 bytes)`), used only
       when the batch spans at least 4 chunks; otherwise (GPU, TPU, several
       devices, small batches) None. Chunk `j` holds images `j, j + B /
-      chunk_size, ...`, so a batch sharded in contiguous blocks stays
-      sharded in every chunk.
+      chunk_size, ...`, so a batch sharded in contiguous blocks over D
+      devices stays sharded in every chunk when D divides `chunk_size`
+      (otherwise the values are the same but XLA gathers the batch).
 
   Returns:
     A function `(key, images, *args, **kwargs) -> array` with a leading batch
@@ -165,8 +169,9 @@ def batch(fn: Callable[..., jax.Array], *,
           "for a single image")
     size = check_chunk_size(chunk_size, images.shape[0])
     keys = jax.random.split(key, images.shape[0])[None]
-    return map_views(lambda k, x: fn(k, x, *args, **kwargs), keys, images,
-                     size)[0]
+    out = map_views(lambda k, x: fn(k, x, *args, **kwargs), keys, images,
+                    size)
+    return jax.tree.map(lambda a: a[0], out)
 
   return batched
 

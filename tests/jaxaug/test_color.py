@@ -571,3 +571,13 @@ def test_posterize_integer_bits_still_work():
   # Traced bits (any dtype) are not checked.
   out = jax.jit(jaxaug.posterize)(img, 3.0)
   np.testing.assert_array_equal(out, jaxaug.posterize(img, 3))
+
+
+def test_solarize_threshold_per_channel_and_bad_shape():
+  x = jnp.linspace(0, 1, 4 * 4 * 3).reshape(4, 4, 3)
+  t = jnp.array([0.2, 0.5, 0.8])
+  out = jaxaug.solarize(x, threshold=t)
+  expected = np.where(np.asarray(x) < np.asarray(t), x, 1 - np.asarray(x))
+  np.testing.assert_allclose(out, expected, atol=1e-7)
+  with pytest.raises(ValueError, match="threshold of shape"):
+    jaxaug.solarize(x, threshold=jnp.zeros((4, 4, 3, 1)))

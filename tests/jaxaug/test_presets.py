@@ -73,6 +73,20 @@ def test_batch_in_chunks_equals_one_vmap():
     jaxaug.batch(_CIFAR16, chunk_size=3)(key, images)
   with pytest.raises(ValueError, match="chunk_size must be"):
     jaxaug.batch(_CIFAR16, chunk_size=0)
+  # A pytree output is stacked leaf by leaf, and raw uint32 keys work too.
+  pair = jaxaug.batch(lambda k, x: (_CIFAR16(k, x), x.mean()),
+                      chunk_size=2)(key, images)
+  np.testing.assert_allclose(pair[0], whole, atol=1e-5)
+  np.testing.assert_allclose(pair[1], images.mean(axis=(1, 2, 3)), rtol=1e-6)
+  raw = jax.random.PRNGKey(4)
+  for size in (None, 2):
+    out = jaxaug.batch(_CIFAR16, chunk_size=size)(raw, images)
+    assert out.shape == (8, 16, 16, 3)
+    np.testing.assert_allclose(
+        out, jaxaug.batch(_CIFAR16, chunk_size=None)(raw, images), atol=1e-5)
+    v1, v2 = presets.two_views(raw, images, _CIFAR16, chunk_size=size)
+    assert v1.shape == v2.shape == (8, 16, 16, 3)
+    assert not np.allclose(v1, v2)
   # NumPy integers are ints too.
   np.testing.assert_allclose(
       jax.jit(jaxaug.batch(_CIFAR16, chunk_size=np.int64(4)))(key, images),
