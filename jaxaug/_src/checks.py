@@ -181,9 +181,14 @@ def check_probability(p: Any, name: str = "probability") -> None:
     raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
 
 
+def _shape(x: Any) -> tuple[int, ...]:
+  """Shape of an array, tracer, or nested sequence of numbers."""
+  return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
 def check_scalar(x: Any, name: str, hint: str = "") -> None:
   """Raises ValueError if `x` (concrete or traced) is not a scalar."""
-  shape = np.shape(x) if not hasattr(x, "shape") else tuple(x.shape)
+  shape = _shape(x)
   if shape != ():
     raise ValueError(f"{name} must be a scalar, got shape {shape}"
                      + (f": {hint}" if hint else ""))
@@ -191,7 +196,7 @@ def check_scalar(x: Any, name: str, hint: str = "") -> None:
 
 def check_broadcasts(x: Any, name: str, shape: Sequence[int]) -> None:
   """Raises ValueError unless `x` broadcasts to exactly `shape`."""
-  xs = np.shape(x) if not hasattr(x, "shape") else tuple(x.shape)
+  xs = _shape(x)
   try:
     ok = np.broadcast_shapes(xs, tuple(shape)) == tuple(shape)
   except ValueError:

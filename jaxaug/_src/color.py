@@ -1059,8 +1059,8 @@ def solarize(image: ArrayLike, *, threshold: ArrayLike = 0.5) -> jax.Array:
 
   Raises:
     ValueError: a `threshold` that does not broadcast to the image shape,
-      or a concrete NaN `threshold`
-      (inf is allowed: no pixel, or every pixel, is inverted).
+      or a concrete NaN `threshold` (inf is allowed: no pixel, or every
+      pixel, is inverted).
 
   Example:
     >>> out = solarize(jnp.linspace(0, 1, 12).reshape(2, 2, 3))

@@ -251,10 +251,10 @@ def two_views(key: jax.Array, images: jax.typing.ArrayLike,
     chunk_size: images per chunk, a positive int dividing `B`; None for one
       `vmap` over the whole batch; "auto" (default): on the CPU backend
       with a single device, chunks of about 5 MiB of float32 views of the
-      input size (the
-      largest divisor of `B` not above `5 MiB / (2 * H * W * C * 4 bytes)`
-      images: 4 at 224x224x3), used only when the batch spans at least 4
-      chunks; otherwise (GPU, TPU, several devices, small batches) None.
+      input size (the largest divisor of `B` not above
+      `5 MiB / (2 * H * W * C * 4 bytes)` images: 4 at 224x224x3), used
+      only when the batch spans at least 4 chunks; otherwise (GPU, TPU,
+      several devices, small batches) None.
 
   Returns:
     `(views1, views2)`, each `(B, ...)` with the per-image output shape of

@@ -75,8 +75,8 @@ def map_views(fn: Callable[[jax.Array, jax.Array], Any], keys: jax.Array,
   `vmap` each inside a `lax.map`, chunk `j` holding images `j, j + n,
   j + 2 n, ...` for `n = B / chunk_size` chunks (strided: a batch sharded in
   contiguous blocks over D devices stays sharded in every chunk when D
-  divides `chunk_size`); "auto" picks one with
-  `auto_chunk_size`. The values do not depend on the chunks.
+  divides `chunk_size`); "auto" picks one with `auto_chunk_size`. The
+  values do not depend on the chunks.
   """
   v, b = keys.shape[:2]
   key_tail = keys.shape[2:]  # (2,) for raw uint32 keys, () for typed keys
@@ -117,19 +117,19 @@ def batch(fn: Callable[..., jax.Array], *,
   in the CPU caches (one view of SimCLR's 224x224 pipeline per image: 1.2x
   faster in chunks of 8 images on the 2-core benchmark CPU; `two_views`,
   two views per image in chunks of 4 images: 1.5x;
-  research/benchmarks/README.md). The
-  values do not depend on the chunks (up to float rounding: XLA may fuse a
-  chunk's computation differently from the whole batch's, about 1e-6).
+  research/benchmarks/README.md). The values do not depend on the chunks
+  (up to float rounding: XLA may fuse a chunk's computation differently
+  from the whole batch's, about 1e-6).
 
   Args:
     fn: a function `fn(key, image, *args, **kwargs) -> array` for one image.
     chunk_size: images per chunk, a positive int dividing `B`; None for one
       `vmap` over the whole batch; "auto" (default): on the CPU backend with
       a single device, chunks of about 5 MiB of float32 images of the input
-      size (the largest
-      divisor of `B` not above `5 MiB / (H * W * C * 4 bytes)`), used only
-      when the batch spans at least 4 chunks; otherwise (GPU, TPU, several
-      devices, small batches) None. Chunk `j` holds images `j, j + B /
+      size (the largest divisor of `B` not above
+      `5 MiB / (H * W * C * 4 bytes)`), used only when the batch spans at
+      least 4 chunks; otherwise (GPU, TPU, several devices, small batches)
+      None. Chunk `j` holds images `j, j + B /
       chunk_size, ...`, so a batch sharded in contiguous blocks over D
       devices stays sharded in every chunk when D divides `chunk_size`
       (otherwise the values are the same but XLA gathers the batch).
