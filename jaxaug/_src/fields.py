@@ -676,7 +676,11 @@ def gaussian_random_field(
       traced (then see padding above).
     spectrum: ``"gaussian"``, ``"matern"`` or ``"power_law"``.
     nu: Matern smoothness, > 0 (static to choose the padding).
-    exponent: power-law exponent alpha, S(k) ~ |k|^-alpha.
+    exponent: power-law exponent alpha, S(k) ~ |k|^-alpha: any finite
+      real (the field is scaled to `variance` over the grid's frequencies,
+      which are finite in number and exclude k = 0): alpha > 0 puts the
+      variance in the large scales, 0 is band-limited white noise without
+      its mean, alpha < 0 puts it in the small scales.
     variance: marginal variance, > 0, may be traced.
     periodic: no padding; the field wraps around `shape`.
     angle: 2-D only: rotation of the anisotropic principal axes in radians
