@@ -67,6 +67,11 @@ def _default_length_scale(length_scale, h: int, w: int):
 def _sample(key, names, magnitudes, channels_per, shape, length_scale, dtype,
             spectrum, nu):
   """Draws all needed unit fields in one call and scales them."""
+  # The field options are checked even when every magnitude is zero (no
+  # field is drawn then): a bad length scale or spectrum is a bad call
+  # whatever the magnitudes.
+  checks.check_positive(length_scale, "length_scale")
+  fields_lib._check_spectrum(spectrum, nu)  # pylint: disable=protected-access
   active = [(n, m, c) for n, m, c in zip(names, magnitudes, channels_per)
             if not _is_zero(m)]
   out = {n: None for n in names}
