@@ -550,6 +550,14 @@ def _dft_matrix(freqs: np.ndarray, p: int, n: int) -> tuple[np.ndarray,
   return np.cos(angle) / p, np.sin(angle) / p
 
 
+def _move_re_im(z: jax.Array, src: int, dst: int) -> jax.Array:
+  """Moves the stacked [re; im] halves of axis `src` onto axis `dst`."""
+  m = z.shape[src] // 2
+  return jnp.concatenate([jax.lax.slice_in_dim(z, 0, m, axis=src),
+                          jax.lax.slice_in_dim(z, m, 2 * m, axis=src)],
+                         axis=dst)
+
+
 def _evaluate_matmul(modes: jax.Array, idx, padded, shape, lead: int,
                      real: Any) -> jax.Array:
   """The inverse FFT of the drawn half spectrum, cropped, by matrix products.
@@ -567,22 +575,12 @@ def _evaluate_matmul(modes: jax.Array, idx, padded, shape, lead: int,
     axis = lead + ax
     c, s = _dft_matrix(idx[ax], padded[ax], shape[ax])
     if ax > 0:  # re/im are stacked on the previous axis: move them here
-      m_prev = z.shape[axis - 1] // 2
-      re = jax.lax.slice_in_dim(z, 0, m_prev, axis=axis - 1)
-      im = jax.lax.slice_in_dim(z, m_prev, 2 * m_prev, axis=axis - 1)
-      z = jnp.concatenate([re, im], axis=axis)
+      z = _move_re_im(z, axis - 1, axis)
     # [re'; im'] = [[c, -s], [s, c]] [re; im] along `axis`.
     mat = jnp.asarray(np.block([[c, -s], [s, c]]), real)
     z = jnp.moveaxis(jnp.tensordot(mat, z, axes=[[1], [axis]]), 0, axis)
-  if ndim > 1:
-    m_prev = z.shape[-2] // 2
-    re = z[..., :m_prev, :]
-    im = z[..., m_prev:, :]
-    z = jnp.concatenate([re, im], axis=-1)
-  else:
-    m = z.shape[lead] // 2
-    z = jnp.concatenate([jax.lax.slice_in_dim(z, 0, m, axis=lead),
-                         jax.lax.slice_in_dim(z, m, 2 * m, axis=lead)], -1)
+  # re/im are stacked on the second-to-last axis (the lead axis in 1-D).
+  z = _move_re_im(z, z.ndim - 2 if ndim > 1 else lead, z.ndim - 1)
   # Real inverse transform of the last axis: interior bins count twice
   # (their mirrors), the k = 0 and Nyquist bins once; only the real part of
   # the latter enters (as for irfft).
