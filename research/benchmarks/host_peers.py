@@ -43,9 +43,9 @@ of each (2 * batch views per call) at the same size, returned as NumPy arrays
   p=0.5)])`: bilinear (antialiased) crop resize, torchvision's jitter
   (multiplicative brightness, contrast around the grey mean, order shuffled
   per call), blur with reflect padding. torch is not in the test
-  dependencies: these peers run under `torch_python()`'s interpreter (the
-  `.venv-torch` that `make bench` makes) and are recorded as skipped, with
-  the reason, when there is none.
+  dependencies: these peers run under `torch_peers.torch_python()`'s
+  interpreter (the `.venv-torch` that `make bench` makes) and are recorded
+  as skipped, with the reason, when there is none.
 
 Usage (what `run_in_subprocess` calls):
   python -m research.benchmarks.host_peers --peer tf_data --size 32
@@ -65,10 +65,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from research.benchmarks.torch_peers import TORCH_PYTHON_ENV  # pylint: disable=unused-import
-from research.benchmarks.torch_peers import TORCH_VENV  # pylint: disable=unused-import
 from research.benchmarks import torch_peers
-from research.benchmarks.torch_peers import torch_python
 
 PEERS = ('tf_data', 'albumentations', 'albumentations_2workers',
          'torchvision', 'torchvision_2workers')
@@ -296,13 +293,13 @@ def run_in_subprocess(peer: str, *, size: int, batch: int, rounds: int,
                       blur: bool, timeout: float = 900.) -> dict[str, Any]:
   """`measure` in a fresh Python process; returns its record or an error.
 
-  The torchvision peers run under `torch_python()`'s interpreter; without
-  one the record is `{'skipped': reason}`.
+  The torchvision peers run under `torch_peers.torch_python()`'s
+  interpreter; without one the record is `{'skipped': reason}`.
   """
   import tempfile
   python = sys.executable
   if peer in TORCH_PEERS:
-    python, how = torch_python()
+    python, how = torch_peers.torch_python()
     if python is None:
       return {'skipped': how}
   with tempfile.TemporaryDirectory() as tmp:

@@ -30,7 +30,7 @@ Differences forced by the peers (documented in the README):
 - host peers (tf.data + tf.image as SimCLR's TF code, albumentations and
   torchvision v2 in one process and with 2 workers): see `host_peers.py`;
   each runs in a fresh subprocess after the JAX libraries of the same
-  setting (torchvision under the interpreter of `host_peers.torch_python`,
+  setting (torchvision under the interpreter of `torch_peers.torch_python`,
   skipped with the reason recorded when torch is not installed).
 """
 

@@ -122,9 +122,9 @@ def test_bandwidth_floor_bytes():
 
 
 def test_torchvision_peer_without_torch_is_skipped_with_reason(monkeypatch):
-  from research.benchmarks import host_peers
   from research.benchmarks import simclr_pipeline
-  monkeypatch.setenv(host_peers.TORCH_PYTHON_ENV, '/nonexistent/python')
+  from research.benchmarks import torch_peers
+  monkeypatch.setenv(torch_peers.TORCH_PYTHON_ENV, '/nonexistent/python')
   logged = []
   rec = simclr_pipeline.bench_host('torchvision', name='simclr_16', size=16,
                                    batch=2, repetitions=1, blur=False,
@@ -169,7 +169,8 @@ def test_run_refuses_an_empty_only_and_quick_defaults_elsewhere(monkeypatch,
 def test_host_peer_with_an_unrunnable_interpreter_is_an_error(monkeypatch,
                                                               tmp_path):
   from research.benchmarks import host_peers
-  monkeypatch.setenv(host_peers.TORCH_PYTHON_ENV, str(tmp_path))
+  from research.benchmarks import torch_peers
+  monkeypatch.setenv(torch_peers.TORCH_PYTHON_ENV, str(tmp_path))
   rec = host_peers.run_in_subprocess('torchvision', size=16, batch=2,
                                      rounds=1, blur=False)
   assert 'value' not in rec and ('error' in rec or 'skipped' in rec), rec
