@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxaug._src import deprecation
+
 
 def concrete_value(x: Any) -> Optional[np.ndarray]:
   """Returns `x` as a NumPy array when it is concrete, else None (tracer)."""
@@ -481,7 +483,8 @@ def _compiled_random_call(fn: Callable[..., Any], sig: inspect.Signature,
   # the image is clipped; a concrete image outside [0, 1] raises here.
   check_values(jnp.asarray(image))
   for w in caught:
-    warnings.warn(w.message, w.category, stacklevel=4)
+    warnings.warn(w.message, w.category,
+                  stacklevel=deprecation.user_stacklevel())
   return out
 
 
@@ -499,6 +502,7 @@ def with_channel_axis(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
   # Random ops `fn(key, image, ...)` called eagerly run as one compiled call
   # (`_compiled_random_call`).
   names = list(sig.parameters)
+  image_index = names.index("image")
   cache: Optional[dict[Any, Any]] = (
       {} if names[:2] == ["key", "image"] else None)
 
@@ -519,11 +523,23 @@ def with_channel_axis(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
                       f"{channel_axis!r}")
     if channel_axis == -1:
       return run(*args, **kwargs)
-    bound = sig.bind(*args, **kwargs)
-    image = jnp.asarray(bound.arguments["image"])
+    # The image is found by name or position only, without binding the
+    # other arguments: an op may accept deprecated keywords that are not in
+    # its signature (e.g. random_rotate's angle_range).
+    args = list(args)
+    if "image" in kwargs:
+      image = kwargs["image"]
+    elif len(args) > image_index:
+      image = args[image_index]
+    else:
+      raise TypeError(f"{fn.__name__}() missing required argument: 'image'")
+    image = jnp.asarray(image)
     axis = check_channel_axis(channel_axis, image.ndim)
-    bound.arguments["image"] = jnp.moveaxis(image, axis, -1)
-    out = run(*bound.args, **bound.kwargs)
+    if "image" in kwargs:
+      kwargs["image"] = jnp.moveaxis(image, axis, -1)
+    else:
+      args[image_index] = jnp.moveaxis(image, axis, -1)
+    out = run(*args, **kwargs)
     return jnp.moveaxis(out, -1, axis)
 
   params = list(sig.parameters.values())

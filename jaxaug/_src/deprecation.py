@@ -16,17 +16,48 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import sys
 import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 REMOVAL = "0.3.0"
 
 
-def warn(message: str, *, stacklevel: int = 3) -> None:
-  """Emits the DeprecationWarning of a renamed spelling."""
+_JAXAUG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _internal(filename: str) -> bool:
+  """True for frames of jaxaug itself and of JAX (its tracing machinery)."""
+  dirs = [_JAXAUG_DIR]
+  jax_module = sys.modules.get("jax")
+  if jax_module is not None and getattr(jax_module, "__file__", None):
+    dirs.append(os.path.dirname(os.path.abspath(jax_module.__file__)))
+  path = os.path.abspath(filename)
+  return any(path.startswith(d + os.sep) for d in dirs)
+
+
+def user_stacklevel() -> int:
+  """`stacklevel` that makes a warning point at the user's code.
+
+  For `warnings.warn(..., stacklevel=user_stacklevel())` called directly in
+  a function: the number of frames from that function up to the first frame
+  outside jaxaug and JAX (the call into jaxaug, whether the op ran eagerly,
+  through its compiled eager path, or under a user's `jit`).
+  """
+  frame = sys._getframe(1)  # pylint: disable=protected-access
+  level = 1
+  while frame is not None and _internal(frame.f_code.co_filename):
+    frame = frame.f_back
+    level += 1
+  return level
+
+
+def warn(message: str) -> None:
+  """Emits the DeprecationWarning of a renamed spelling, at the user's call."""
   warnings.warn(f"{message}; the old spelling will be removed in jaxaug "
                 f"{REMOVAL} (see docs/api_conventions.md)",
-                DeprecationWarning, stacklevel=stacklevel)
+                DeprecationWarning, stacklevel=user_stacklevel())
 
 
 def alias(fn: Callable[..., Any], old_name: str,

@@ -437,7 +437,7 @@ def field_augmentation(setting: str = "mild", **overrides: Any
         f"field_augmentation({', '.join(f'{k}=' for k in old)}) is "
         "deprecated, use "
         f"{', '.join(f'{_OLD_OVERRIDES[k]}=' for k in old)} (the same "
-        "fractions of the image side)", stacklevel=3)
+        "fractions of the image side)")
     for k in old:
       new = _OLD_OVERRIDES[k]
       if new in overrides:

@@ -180,8 +180,9 @@ def rand_augment(key: jax.Array, image: jax.typing.ArrayLike, *,
 
   Raises:
     TypeError: bad key or non-float image.
-    ValueError: `num_ops` not a non-negative int, `magnitude` outside
-      [0, num_magnitude_bins - 1], bad `num_magnitude_bins` or `fill`, or
+    ValueError: `num_ops` not a non-negative int, `magnitude` not a scalar
+      or outside [0, num_magnitude_bins - 1], bad `num_magnitude_bins` or
+      `fill`, or
       a channel count other than 1 or 3.
 
   Example:
@@ -197,6 +198,8 @@ def rand_augment(key: jax.Array, image: jax.typing.ArrayLike, *,
       num_ops < 0):
     raise ValueError(f"num_ops must be a static int >= 0, got {num_ops!r}")
   bins = _check_bins(num_magnitude_bins)
+  checks.check_scalar(magnitude, "magnitude", "one magnitude for every "
+                      "example (vmap the op for per-example magnitudes)")
   checks.check_range(magnitude, "magnitude", 0, bins - 1)
   checks.check_range(fill, "fill", 0.0, 1.0)
   level = jnp.asarray(magnitude, jnp.float32) / (bins - 1)

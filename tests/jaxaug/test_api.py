@@ -318,6 +318,42 @@ def test_deprecated_spellings_warn_and_forward(name, old, new):
     np.testing.assert_allclose(got, want, atol=1e-6, err_msg=name)
 
 
+@pytest.mark.parametrize("name,old", [c[:2] for c in _OLD_AND_NEW],
+                         ids=[c[0] for c in _OLD_AND_NEW])
+def test_deprecation_warnings_point_at_the_callers_line(name, old):
+  # The warning names the user's file (the lambdas above), not jaxaug's or
+  # JAX's internals, on the first (compiling) call and on a repeated one.
+  for _ in range(2):
+    with pytest.warns(DeprecationWarning) as record:
+      old()
+    files = {w.filename for w in record
+             if issubclass(w.category, DeprecationWarning)}
+    assert files == {__file__}, (name, files)
+
+
+def test_deprecation_warning_under_jit_points_at_the_caller():
+  fn = jax.jit(lambda k, x: jaxaug.random_rotate(k, x, angle_range=(-1, 1)))
+  with pytest.warns(DeprecationWarning) as record:
+    fn(KEY, _IMG)
+  assert {w.filename for w in record} == {__file__}
+
+
+def test_deprecated_spelling_with_channel_axis():
+  chw = jnp.moveaxis(_IMG, -1, 0)
+  with pytest.warns(DeprecationWarning, match="angle_range") as record:
+    got = jaxaug.random_rotate(KEY, chw, angle_range=(-1., 1.),
+                               channel_axis=0)
+  assert {w.filename for w in record} == {__file__}
+  want = jaxaug.random_rotate(KEY, chw, angle=(-1., 1.), channel_axis=0)
+  np.testing.assert_array_equal(got, want)
+  # The image passed by keyword, too.
+  got_kw = jaxaug.random_rotate(key=KEY, image=chw, angle=(-1., 1.),
+                                channel_axis=0)
+  np.testing.assert_array_equal(got_kw, want)
+  with pytest.raises(TypeError, match="image"):
+    jaxaug.random_rotate(KEY, angle=(-1., 1.), channel_axis=0)
+
+
 def test_deprecated_and_new_spelling_together_is_an_error():
   with pytest.raises(TypeError, match="delta"):
     jaxaug.random_brightness(KEY, _IMG, max_delta=0.1, delta=(0, 0.1))

@@ -100,6 +100,8 @@ CASES = [
      lambda: jaxaug.cutmix(KEY, IMG, LABELS, num_classes=2)),
     ("rand_augment", "num_ops", "-1", ValueError,
      lambda: jaxaug.rand_augment(KEY, IMG, num_ops=-1)),
+    ("rand_augment", "magnitude", "array of shape (1,)", ValueError,
+     lambda: jaxaug.rand_augment(KEY, IMG, magnitude=np.array([9.]))),
     ("with_probability", "probability", "1.5", ValueError,
      lambda: jaxaug.with_probability(jaxaug.random_flip_left_right, 1.5)),
     ("batch", "images", "shape (8, 8, 3)", ValueError,
