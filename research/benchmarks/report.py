@@ -305,8 +305,9 @@ def markdown(result: dict[str, Any]) -> str:
 
   scal = _rows(result, 'scaling')
   if scal:
-    lines += ['**Scaling** (jaxaug SimCLR two views, views/s; plot in '
-              '`docs/figures/benchmarks.png`)', '',
+    fig = result['meta'].get('figure')
+    lines += ['**Scaling** (jaxaug SimCLR two views, views/s'
+              + (f'; plot in `{fig}`)' if fig else ')'), '',
               '| sweep | batch | size | views/s |', '|---|---:|---:|---:|']
     for m in scal:
       lines.append(f"| {m['params']['sweep']} | {m['params']['batch']} | "

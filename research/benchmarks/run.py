@@ -165,6 +165,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     meta['benchmarks'] = sorted(
         set(names) | set(previous['meta'].get('benchmarks', [])))
 
+  if args.figure and 'simclr' in meta['benchmarks']:
+    # The markdown names the figure this run writes.
+    fig = os.path.abspath(args.figure)
+    meta['figure'] = (os.path.relpath(fig, REPO)
+                      if fig.startswith(os.path.abspath(REPO) + os.sep)
+                      else fig)
+  else:
+    meta.pop('figure', None)
   from research.benchmarks import report
   result = _jsonable({'machine': machine, 'meta': meta,
                       'measurements': measurements})

@@ -104,6 +104,10 @@ def _check_results(tmp_path, figure):
   for m in skipped:
     assert f"simclr {m['name']} {m['library']}: {m['skipped']}" in md
   assert figure.exists() and os.path.getsize(figure) > 1000
+  # The tables name the figure this run wrote, not the committed one.
+  assert meta['figure'] == str(figure)
+  assert f'plot in `{figure}`' in md
+  assert 'docs/figures/benchmarks.png' not in md
 
 
 def test_bandwidth_floor_bytes():
