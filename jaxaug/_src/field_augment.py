@@ -286,7 +286,9 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
   saturation factor exp(s) (`adjust_saturation`); hue shift (turns,
   `adjust_hue`), all in the "tf" convention and with per-pixel factors
   (the kernels of `color_jitter`). Each step clips to [0, 1]. On a grey
-  `(H, W, 1)` image saturation and hue are the identity.
+  `(H, W, 1)` image saturation and hue are the identity. Log-factors are
+  bounded to +-log(finfo.max) / 2 (+-44 in float32; factors beyond that
+  saturate every pixel already), so huge fields give finite outputs.
 
   Args:
     image: `(H, W, 3)` float RGB image in [0, 1], or `(H, W, 1)` grey.
@@ -306,9 +308,14 @@ def field_color(image: ArrayLike, *, hue: Optional[ArrayLike] = None,
   x, dtype = checks.image_in(image, channels=(1, 3))
   hw = x.shape[:2]
 
+  # Log-factors beyond +-half the log of the largest float give factors
+  # (1e19 in float32) that saturate every pixel already; bounding them keeps
+  # exp finite, so no inf * 0 = NaN in the blend (a huge field magnitude).
+  log_bound = 0.5 * float(np.log(jnp.finfo(x.dtype).max))
+
   def field(f, exp):
     f = jnp.broadcast_to(jnp.asarray(f, x.dtype), hw)
-    return jnp.exp(f) if exp else f
+    return jnp.exp(jnp.clip(f, -log_bound, log_bound)) if exp else f
 
   # The ops of color_jitter (0 brightness, 1 contrast, 2 saturation, 3 hue)
   # with per-pixel factors, in this order, skipping those that are None.

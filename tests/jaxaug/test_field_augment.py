@@ -147,6 +147,26 @@ def test_color_jit_vmap_range_and_gradients():
   assert np.isfinite(g)
 
 
+@pytest.mark.parametrize("name", ["brightness", "contrast", "saturation"])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float16, jnp.bfloat16])
+def test_color_huge_magnitudes_stay_finite(name, dtype):
+  # A log-factor field of std 1e9 (or 1e30) overflows exp: the factors are
+  # bounded so that the blends never compute inf * 0 = NaN. Uniform and
+  # constant images (a pixel equal to its channel mean, or 0).
+  key = jax.random.key(3)
+  for img in (_image(4), jnp.full((H, W, 3), 0.5), jnp.zeros((H, W, 3))):
+    img = img.astype(dtype)
+    for m in (1e9, 1e30):
+      out = fa.random_field_color(key, img, length_scale=3.0, **{name: m})
+      assert out.dtype == dtype
+      out = np.asarray(out, np.float32)
+      assert np.all(np.isfinite(out)), (name, m)
+      assert out.min() >= 0.0 and out.max() <= 1.0
+  g = jax.grad(lambda m: jnp.sum(fa.random_field_color(
+      key, _image(4), length_scale=3.0, **{name: m})))(1e9)
+  assert np.isfinite(g)
+
+
 @pytest.mark.parametrize("setting", ["mild", "strong"])
 def test_settings_builder(setting):
   img = _image(11, (16, 16, 3))
