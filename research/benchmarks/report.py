@@ -90,6 +90,14 @@ def _compile_ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
 _HOST_ROW = {'simclr_cifar_32': 'simclr_cifar_32', 'simclr_224': 'simclr_224'}
 
 
+def _spread_s(m: dict[str, Any]) -> str:
+  """' [min-max]' of a compile measurement's rounds ('' for one round)."""
+  p = m['params']
+  if p.get('rounds', 1) < 2:
+    return ''
+  return f" [{p['total_s_min']:.2f}-{p['total_s_max']:.2f}]"
+
+
 def _compile_table(result: dict[str, Any]) -> list[str]:
   rows = _rows(result, 'compile')
   if not rows:
@@ -104,7 +112,8 @@ def _compile_table(result: dict[str, Any]) -> list[str]:
            'trace / lower / compile / run of the jitted two views, or the '
            'README example\'s eager ops + jitted two views; the JAX peers on '
            'their closest pipeline; host peers: their first call in the '
-           'SimCLR comparison above)', '',
+           'SimCLR comparison above; median of the rounds, each a fresh '
+           'process, [min-max] of the rounds in brackets)', '',
            '| jaxaug pipeline | batch | jaxaug | split | '
            + ' | '.join(peers) + ' | jaxaug / slowest JAX peer | '
            'host peers\' first call |',
@@ -126,7 +135,7 @@ def _compile_table(result: dict[str, Any]) -> list[str]:
     for lib in peers:
       v = next((x for x in rows if x['library'] == lib
                 and x['name'] == against), None)
-      cells.append(f"{v['value']:.2f}" if v else '—')
+      cells.append(f"{v['value']:.2f}{_spread_s(v)}" if v else '—')
     if against != m['name'] and any(c != '—' for c in cells):
       notes.append(f"{m['name']}: no JAX peer has this pipeline; the peer "
                    f"columns are their {against} times.")
@@ -136,7 +145,8 @@ def _compile_table(result: dict[str, Any]) -> list[str]:
             and x['params'].get('host')]
     host_cell = ', '.join(f"{x['library']} {x['params']['first_call_s']:.2f}"
                           for x in host) or '—'
-    lines.append(f"| {m['name']} | {p['batch']} | {m['value']:.2f} | "
+    lines.append(f"| {m['name']} | {p['batch']} | {m['value']:.2f}"
+                 f"{_spread_s(m)} | "
                  f"{split} | {' | '.join(cells)} | {ratio} | {host_cell} |")
   lines.append('')
   if notes:

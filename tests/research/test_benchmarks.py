@@ -178,3 +178,20 @@ def test_host_peer_with_an_unrunnable_interpreter_is_an_error(monkeypatch,
   rec = host_peers.run_in_subprocess('torchvision', size=16, batch=2,
                                      rounds=1, blur=False)
   assert 'value' not in rec and ('error' in rec or 'skipped' in rec), rec
+
+
+def test_compile_rounds_median_and_spread():
+  from research.benchmarks import compile_time, report
+  recs = [{'library': 'jaxaug', 'case': 'c', 'total_s': t, 'trace_s': t / 10}
+          for t in (3.0, 1.0, 2.0)]
+  rec = compile_time._median_record(recs)  # pylint: disable=protected-access
+  # The median round's own split, all rounds' totals and their range.
+  assert rec['total_s'] == 2.0 and rec['trace_s'] == 0.2
+  assert rec['total_s_rounds'] == [3.0, 1.0, 2.0]
+  assert (rec['total_s_min'], rec['total_s_max'], rec['rounds']) == (
+      1.0, 3.0, 3)
+  m = {'params': rec}
+  assert report._spread_s(m) == ' [1.00-3.00]'  # pylint: disable=protected-access
+  assert report._spread_s({'params': {'rounds': 1}}) == ''  # pylint: disable=protected-access
+  # Even counts take the upper middle round (a real round, not a mean).
+  assert compile_time._median_record(recs[:2])['total_s'] == 3.0  # pylint: disable=protected-access
