@@ -188,6 +188,25 @@ def _shape(x: Any) -> tuple[int, ...]:
   return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
+def check_real(x: Any, name: str) -> None:
+  """Raises TypeError unless `x` is a real number or array of them (not a
+  bool, string or None); traced values of a real dtype pass."""
+  dtype = getattr(x, "dtype", None)
+  if dtype is None:
+    ok = (isinstance(x, (int, float, np.integer, np.floating))
+          and not isinstance(x, bool))
+    if not ok and isinstance(x, (list, tuple)):
+      try:
+        dtype = np.asarray(x).dtype
+      except (TypeError, ValueError):
+        dtype = None
+    elif ok:
+      return
+  if dtype is None or not (jnp.issubdtype(dtype, jnp.integer) or
+                           jnp.issubdtype(dtype, jnp.floating)):
+    raise TypeError(f"{name} must be a real number, got {x!r}")
+
+
 def check_scalar(x: Any, name: str, hint: str = "") -> None:
   """Raises ValueError if `x` (concrete or traced) is not a scalar."""
   shape = _shape(x)
@@ -523,16 +542,18 @@ def with_channel_axis(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
                       f"{channel_axis!r}")
     if channel_axis == -1:
       return run(*args, **kwargs)
-    # The image is found by name or position only, without binding the
-    # other arguments: an op may accept deprecated keywords that are not in
-    # its signature (e.g. random_rotate's angle_range).
     args = list(args)
-    if "image" in kwargs:
-      image = kwargs["image"]
-    elif len(args) > image_index:
-      image = args[image_index]
-    else:
-      raise TypeError(f"{fn.__name__}() missing required argument: 'image'")
+    try:
+      bound = sig.bind(*args, **kwargs)
+      image = bound.arguments.get("image")
+    except TypeError:
+      # Arguments outside the signature (an op may accept deprecated
+      # keywords it does not list): the image is found by name or position;
+      # failing that, Python's own message about the call.
+      if set(kwargs) <= set(sig.parameters) or not (
+          "image" in kwargs or len(args) > image_index):
+        raise
+      image = kwargs["image"] if "image" in kwargs else args[image_index]
     image = jnp.asarray(image)
     axis = check_channel_axis(channel_axis, image.ndim)
     if "image" in kwargs:

@@ -120,7 +120,13 @@ def _make_random_op(name: str, builder: Callable[..., GeometricOp],
                     doc: str) -> Callable[..., jax.Array]:
   """Builds `random_x(key, image, **options)` from its matrix sampler."""
 
+  builder_sig = inspect.signature(builder)
+
   def op(key: jax.Array, image: ArrayLike, **options) -> jax.Array:
+    try:
+      builder_sig.bind(**options)
+    except TypeError as e:
+      raise TypeError(f"{name}(): {e}") from None
     checks.check_key(key)
     image = checks.check_image(image)
     g = builder(**options)
@@ -635,18 +641,26 @@ def _affine_builder(*, angle=(-math.pi / 6, math.pi / 6), scale=(0.9, 1.1),  # p
   return GeometricOp(sample, order, mode, cval)
 
 
-_rotate_builder = deprecation.renamed_options(
-    _rotate_builder, deprecation.renamed({"angle_range": "angle"}),
-    ["angle_range"], name="random_rotate")
-_translate_builder = deprecation.renamed_options(
-    _translate_builder,
-    deprecation.renamed({"translation": "translation_fraction"}),
-    ["translation"], name="random_translate")
-_affine_builder = deprecation.renamed_options(
-    _affine_builder,
-    deprecation.renamed({"rotation": "angle",
-                         "translation": "translation_fraction"}),
-    ["rotation", "translation"], name="random_affine")
+# Deprecated option spellings (one release): (converter, old names) per op.
+# They are converted twice over: by the public op before anything else (so
+# an eager call with an old spelling takes the compiled eager path, as the
+# new spelling does), and by the builder that `chain` fuses
+# (`functools.partial(random_rotate, angle_range=...)` in a chain).
+_RENAMED = {
+    "random_rotate": (deprecation.renamed({"angle_range": "angle"}),
+                      ["angle_range"]),
+    "random_translate": (deprecation.renamed(
+        {"translation": "translation_fraction"}), ["translation"]),
+    "random_affine": (deprecation.renamed(
+        {"rotation": "angle", "translation": "translation_fraction"}),
+                      ["rotation", "translation"]),
+}
+
+
+def _renamed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+  convert, old = _RENAMED[name]
+  return deprecation.renamed_options(fn, convert, old, name=name)
+
 
 _RESAMPLE_ARGS = """    order: static interpolation order (0, 1, 3).
     mode: static boundary mode ("reflect", "mirror", "constant", "edge",
@@ -1015,7 +1029,11 @@ def pad(image: ArrayLike,
 
 
 # --------------------------------------------------------------------------
-# Deprecated keyword spellings of the deterministic ops (one release).
+# Deprecated keyword spellings (one release).
+
+random_rotate = _renamed("random_rotate", random_rotate)
+random_translate = _renamed("random_translate", random_translate)
+random_affine = _renamed("random_affine", random_affine)
 
 translate = deprecation.renamed_options(
     translate, deprecation.renamed({"offset": "translation"}), ["offset"])
@@ -1028,10 +1046,11 @@ scale = deprecation.renamed_options(
 
 register_geometric(random_flip_left_right, _flip_builder(vertical=False))
 register_geometric(random_flip_up_down, _flip_builder(vertical=True))
-register_geometric(random_rotate, _rotate_builder)
-register_geometric(random_translate, _translate_builder)
+register_geometric(random_rotate, _renamed("random_rotate", _rotate_builder))
+register_geometric(random_translate,
+                   _renamed("random_translate", _translate_builder))
 register_geometric(random_scale, _scale_builder)
 register_geometric(random_shear, _shear_builder)
-register_geometric(random_affine, _affine_builder)
+register_geometric(random_affine, _renamed("random_affine", _affine_builder))
 register_geometric(random_resized_crop, _resized_crop_builder)
 register_geometric(random_crop, _random_crop_builder)

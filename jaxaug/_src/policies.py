@@ -179,7 +179,8 @@ def rand_augment(key: jax.Array, image: jax.typing.ArrayLike, *,
     The augmented image, same shape and dtype, values in [0, 1].
 
   Raises:
-    TypeError: bad key or non-float image.
+    TypeError: bad key or non-float image; `magnitude` not a real number
+      (a bool, string or None).
     ValueError: `num_ops` not a non-negative int, `magnitude` not a scalar
       or outside [0, num_magnitude_bins - 1], bad `num_magnitude_bins` or
       `fill`, or
@@ -198,6 +199,7 @@ def rand_augment(key: jax.Array, image: jax.typing.ArrayLike, *,
       num_ops < 0):
     raise ValueError(f"num_ops must be a static int >= 0, got {num_ops!r}")
   bins = _check_bins(num_magnitude_bins)
+  checks.check_real(magnitude, "magnitude")
   checks.check_scalar(magnitude, "magnitude", "one magnitude for every "
                       "example (vmap the op for per-example magnitudes)")
   checks.check_range(magnitude, "magnitude", 0, bins - 1)

@@ -165,6 +165,8 @@ def markdown(result: dict[str, Any]) -> str:
            f"{meta.get('loadavg_start')} / {meta.get('loadavg_end')}."
            + (' **Quick mode (tiny sizes): not meaningful numbers.**'
               if meta.get('quick') else ''), '']
+  if meta.get('figure'):
+    lines += [f"Figure of this run: `{meta['figure']}`.", '']
   merged = meta.get('merged_with')
   if merged:
     if isinstance(merged, dict):  # files written before the list form

@@ -191,7 +191,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                 f'{meta["jax_version"]}, {meta["timestamp"]}, load '
                 f'{meta.get("loadavg_start")}')
   log(md)
-  log(f'wrote {json_path}' + (f' and {args.figure}' if args.figure else ''))
+  log(f'wrote {json_path}' + (f" and {meta['figure']}"
+                               if meta.get('figure') else ''))
   return result
 
 

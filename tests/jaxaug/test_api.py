@@ -352,6 +352,18 @@ def test_deprecated_spelling_with_channel_axis():
   np.testing.assert_array_equal(got_kw, want)
   with pytest.raises(TypeError, match="image"):
     jaxaug.random_rotate(KEY, angle=(-1., 1.), channel_axis=0)
+  # Python's own message for a bad call, not a guess about the image.
+  with pytest.raises(TypeError, match="multiple values for argument 'key'"):
+    jaxaug.random_rotate(chw, key=KEY, channel_axis=0)
+
+
+@pytest.mark.parametrize("channel_axis", [-1, 0])
+@pytest.mark.parametrize("name", ["random_rotate", "random_translate",
+                                  "random_affine", "random_scale"])
+def test_unknown_keyword_names_the_public_op(name, channel_axis):
+  img = _IMG if channel_axis == -1 else jnp.moveaxis(_IMG, -1, 0)
+  with pytest.raises(TypeError, match=rf"{name}\(\).*'bogus'"):
+    getattr(jaxaug, name)(KEY, img, bogus=1, channel_axis=channel_axis)
 
 
 def test_deprecated_and_new_spelling_together_is_an_error():

@@ -107,6 +107,7 @@ def _check_results(tmp_path, figure):
   # The tables name the figure this run wrote, not the committed one.
   assert meta['figure'] == str(figure)
   assert f'plot in `{figure}`' in md
+  assert f'Figure of this run: `{figure}`' in md
   assert 'docs/figures/benchmarks.png' not in md
 
 
