@@ -555,6 +555,12 @@ def with_channel_axis(fn: Callable[..., jax.Array]) -> Callable[..., jax.Array]:
         raise
       image = kwargs["image"] if "image" in kwargs else args[image_index]
     image = jnp.asarray(image)
+    if image.ndim < 3:
+      # Said here, with the shape as given: after the move the op would
+      # report a transposed shape.
+      raise ValueError(f"image must have rank 3 (channels on axis "
+                       f"{channel_axis} and two spatial axes), got shape "
+                       f"{tuple(image.shape)} (rank {image.ndim})")
     axis = check_channel_axis(channel_axis, image.ndim)
     if "image" in kwargs:
       kwargs["image"] = jnp.moveaxis(image, axis, -1)

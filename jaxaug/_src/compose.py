@@ -18,6 +18,7 @@ geometric ops is itself fusable.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Optional, Sequence
 
 import jax
@@ -69,7 +70,11 @@ def _chain_sampler(ops: Sequence[GeometricOp]):
 
 
 def _shape_of(fn, key, image) -> jax.ShapeDtypeStruct:
-  return jax.eval_shape(fn, key, image)
+  # A shape probe: the real call that follows emits the op's deprecation
+  # warnings; here they would come twice.
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    return jax.eval_shape(fn, key, image)
 
 
 def _check_same_shape(fns, key, image, name) -> None:
@@ -366,7 +371,12 @@ def in_random_order(*fns: Augmentation) -> Augmentation:
     perm = jax.random.permutation(k_perm, n)
     branches = [lambda x, i=i: fns[i](keys[i], x) for i in range(n)]
     for step in range(n):
-      image = jax.lax.switch(perm[step], branches, image)
+      with warnings.catch_warnings():
+        if step:
+          # Every step traces every op again: an op's deprecation warning
+          # comes once, from the first step.
+          warnings.simplefilter("ignore", DeprecationWarning)
+        image = jax.lax.switch(perm[step], branches, image)
     return image
 
   ops = [geometric.geometric_op(fn) for fn in fns]

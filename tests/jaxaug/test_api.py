@@ -10,6 +10,7 @@ quantity; every public function has a docstring; deprecated spellings warn
 and forward; the names outside code relies on exist.
 """
 
+import functools
 import inspect
 import warnings
 
@@ -336,6 +337,30 @@ def test_deprecation_warning_under_jit_points_at_the_caller():
   with pytest.warns(DeprecationWarning) as record:
     fn(KEY, _IMG)
   assert {w.filename for w in record} == {__file__}
+
+
+@pytest.mark.parametrize("combinator", ["in_random_order", "with_probability",
+                                        "one_of"])
+def test_deprecated_partial_in_a_combinator_warns_once_per_call(combinator):
+  old = functools.partial(jaxaug.random_brightness, max_delta=0.2)
+  make = {"in_random_order": lambda: jaxaug.in_random_order(
+              old, jaxaug.random_flip_left_right),
+          "with_probability": lambda: jaxaug.with_probability(old, 0.5),
+          "one_of": lambda: jaxaug.one_of(
+              old, jaxaug.random_flip_left_right)}[combinator]
+  aug = make()
+  for _ in range(2):
+    with warnings.catch_warnings(record=True) as record:
+      warnings.simplefilter("always")
+      aug(KEY, _IMG)
+    found = [w for w in record if issubclass(w.category, DeprecationWarning)]
+    assert len(found) == 1, [str(w.message) for w in found]
+    assert found[0].filename == __file__
+
+
+def test_channel_axis_rank_error_shows_the_shape_as_given():
+  with pytest.raises(ValueError, match=r"rank 3.*\(8, 10\) \(rank 2\)"):
+    jaxaug.random_rotate(KEY, jnp.zeros((8, 10)), channel_axis=0)
 
 
 def test_deprecated_spelling_with_channel_axis():
