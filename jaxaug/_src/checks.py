@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import numbers
 import warnings
 from typing import Any, Callable, Optional, Sequence
 
@@ -188,23 +189,24 @@ def _shape(x: Any) -> tuple[int, ...]:
   return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
-def check_real(x: Any, name: str) -> None:
+def check_real(x: Any, name: str, hint: str = "") -> None:
   """Raises TypeError unless `x` is a real number or array of them (not a
-  bool, string or None); traced values of a real dtype pass."""
+  bool, string or None); traced values of an integer or float dtype pass."""
   dtype = getattr(x, "dtype", None)
   if dtype is None:
-    ok = (isinstance(x, (int, float, np.integer, np.floating))
-          and not isinstance(x, bool))
-    if not ok and isinstance(x, (list, tuple)):
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+      return
+    if isinstance(x, (list, tuple)):
       try:
         dtype = np.asarray(x).dtype
       except (TypeError, ValueError):
         dtype = None
-    elif ok:
-      return
   if dtype is None or not (jnp.issubdtype(dtype, jnp.integer) or
                            jnp.issubdtype(dtype, jnp.floating)):
-    raise TypeError(f"{name} must be a real number, got {x!r}")
+    got = (f"an array of dtype {jnp.dtype(dtype).name}"
+           if dtype is not None else repr(x))
+    raise TypeError(f"{name} must be a real number, got {got}"
+                    + (f"; {hint}" if hint else ""))
 
 
 def check_scalar(x: Any, name: str, hint: str = "") -> None:

@@ -45,6 +45,7 @@ which keeps `vmap` cheap.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import jax
@@ -169,7 +170,8 @@ def rand_augment(key: jax.Array, image: jax.typing.ArrayLike, *,
       identity).
     num_ops: static number of ops applied in sequence, >= 0.
     magnitude: in [0, num_magnitude_bins - 1]; may be traced (e.g. sampled
-      per example under `vmap`).
+      per example under `vmap`): a traced value outside the range is
+      clipped to it, a concrete one raises.
     num_magnitude_bins: static int >= 2 (torchvision default 31).
     fill: constant in [0, 1] for pixels uncovered by geometric ops (0.5
       grey; torchvision uses 0).
@@ -199,7 +201,10 @@ def rand_augment(key: jax.Array, image: jax.typing.ArrayLike, *,
       num_ops < 0):
     raise ValueError(f"num_ops must be a static int >= 0, got {num_ops!r}")
   bins = _check_bins(num_magnitude_bins)
-  checks.check_real(magnitude, "magnitude")
+  checks.check_real(magnitude, "magnitude",
+                    f"a magnitude bin in [0, {bins - 1}] (default 9)")
+  if isinstance(magnitude, numbers.Real):  # e.g. a Fraction
+    magnitude = float(magnitude)
   checks.check_scalar(magnitude, "magnitude", "one magnitude for every "
                       "example (vmap the op for per-example magnitudes)")
   checks.check_range(magnitude, "magnitude", 0, bins - 1)

@@ -239,7 +239,7 @@ def run(*, quick: bool, rounds: int = ROUNDS,
   from research.benchmarks import common
   if quick:
     # One case for jaxaug and each JAX peer, tiny, in one process (the
-    # README example alone compiles for about 25 s: not in the smoke run).
+    # README example alone takes about 5 s: not in the smoke run).
     recs = run_in_subprocess([(lib, 'simclr_cifar_32')
                               for lib in ('jaxaug',) + JAX_PEERS], quick=True)
     groups = [[r] for r in recs]
@@ -272,9 +272,10 @@ def run(*, quick: bool, rounds: int = ROUNDS,
     steps = ', '.join(f'{k[:-2]} {rec[k]:.2f}' for k in (
         'eager_s', 'jit_s', 'build_s', 'trace_s', 'lower_s', 'compile_s',
         'run_s') if k in rec)
-    log(f'  compile {case:16s} {lib:8s} {rec["total_s"]:6.2f} s '
-        f'[{rec["total_s_min"]:.2f}-{rec["total_s_max"]:.2f}, '
-        f'{rec["rounds"]} rounds] ({steps})')
+    spread = (f' [{rec["total_s_min"]:.2f}-{rec["total_s_max"]:.2f}, '
+              f'{rec["rounds"]} rounds]' if rec['rounds'] > 1 else '')
+    log(f'  compile {case:16s} {lib:8s} {rec["total_s"]:6.2f} s{spread} '
+        f'({steps})')
   return out
 
 

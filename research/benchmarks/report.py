@@ -103,17 +103,19 @@ def _compile_table(result: dict[str, Any]) -> list[str]:
   if not rows:
     return []
   fresh = all(m['params'].get('fresh_process') for m in rows)
+  rounds = max(m['params'].get('rounds', 1) for m in rows)
   peers = sorted({m['library'] for m in rows if m['library'] != 'jaxaug'})
   lines = ['**Time to first output of jaxaug\'s pipelines** (s, '
-           + ('each in a fresh process' if fresh else
-              'quick mode: all in one process') +
+           + (f'median of {rounds} fresh processes, [min-max] of the '
+              'rounds in brackets' if fresh and rounds > 1 else
+              'each in a fresh process' if fresh else
+              'quick mode: all in one process, once') +
            '; from building the pipeline to `block_until_ready` of the '
            'first output, imports and backend start excluded; split: '
            'trace / lower / compile / run of the jitted two views, or the '
            'README example\'s eager ops + jitted two views; the JAX peers on '
-           'their closest pipeline; host peers: their first call in the '
-           'SimCLR comparison above; median of the rounds, each a fresh '
-           'process, [min-max] of the rounds in brackets)', '',
+           'their closest pipeline; host peers: their single first call in '
+           'the SimCLR comparison above)', '',
            '| jaxaug pipeline | batch | jaxaug | split | '
            + ' | '.join(peers) + ' | jaxaug / slowest JAX peer | '
            'host peers\' first call |',

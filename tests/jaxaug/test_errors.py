@@ -106,6 +106,8 @@ CASES = [
      lambda: jaxaug.rand_augment(KEY, IMG, magnitude="9")),
     ("rand_augment", "magnitude", "True", TypeError,
      lambda: jaxaug.rand_augment(KEY, IMG, magnitude=True)),
+    ("rand_augment", "magnitude", "None", TypeError,
+     lambda: jaxaug.rand_augment(KEY, IMG, magnitude=None)),
     ("with_probability", "probability", "1.5", ValueError,
      lambda: jaxaug.with_probability(jaxaug.random_flip_left_right, 1.5)),
     ("batch", "images", "shape (8, 8, 3)", ValueError,

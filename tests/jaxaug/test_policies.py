@@ -138,3 +138,18 @@ def test_bad_arguments_name_the_argument():
     jaxaug.rand_augment(k, jnp.zeros((8, 8, 3), jnp.uint8))
   with pytest.raises(TypeError, match="key"):
     jaxaug.rand_augment(0, img)
+
+
+def test_rand_augment_magnitude_forms():
+  # Any real scalar gives the same result as the float; a Fraction too.
+  import fractions  # pylint: disable=import-outside-toplevel
+  k = jax.random.key(5)
+  img = jax.random.uniform(jax.random.key(6), (12, 12, 3))
+  want = jaxaug.rand_augment(k, img, magnitude=9.0)
+  for m in (9, np.float32(9), np.int64(9), np.array(9.), jnp.float32(9),
+            fractions.Fraction(9)):
+    np.testing.assert_array_equal(jaxaug.rand_augment(k, img, magnitude=m),
+                                  want)
+  # A traced bool is refused naming its dtype, not the tracer.
+  with pytest.raises(TypeError, match="magnitude.*dtype bool"):
+    jax.jit(lambda m: jaxaug.rand_augment(k, img, magnitude=m))(True)
