@@ -13,6 +13,7 @@ its image-size sweep (log views/s: 32 to 224 pixels spans ~50x).
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import Any
 
 from research.benchmarks import report
@@ -98,7 +99,10 @@ def plot(measurements: list[dict[str, Any]], path: str, *,
     ax.set_xlabel('image side (pixels)', fontsize=8)
     ax.set_ylabel('views / s (log)', fontsize=8)
     ax.grid(True, which='both', alpha=0.3)
-  fig.suptitle(title, fontsize=10)
+  # Wrapped to the figure's width (about 11 characters per inch at 10 pt),
+  # so that a long title fits a one-panel figure too.
+  width_chars = max(30, int(fig.get_figwidth() * 11))
+  fig.suptitle(textwrap.fill(title, width_chars), fontsize=10)
   fig.tight_layout()
   os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
   fig.savefig(path, dpi=110)

@@ -187,7 +187,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   if args.figure and 'simclr' in meta['benchmarks']:
     from research.benchmarks import figure
     figure.plot(result['measurements'], args.figure,
-                title=f'SimCLR two views, {machine}, JAX '
+                title=('QUICK MODE (tiny sizes, numbers meaningless): '
+                       if args.quick else '') +
+                f'SimCLR two views, {machine}, JAX '
                 f'{meta["jax_version"]}, {meta["timestamp"]}, load '
                 f'{meta.get("loadavg_start")}')
   log(md)
