@@ -184,7 +184,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   with open(os.path.join(args.out, f'{machine}.md'), 'w',
             encoding='utf-8') as f:
     f.write(md + '\n')
-  if args.figure and 'simclr' in meta['benchmarks']:
+  if meta.get('figure'):
     from research.benchmarks import figure
     figure.plot(result['measurements'], args.figure,
                 title=('QUICK MODE (tiny sizes, numbers meaningless): '
