@@ -90,6 +90,14 @@ def _compile_ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
 _HOST_ROW = {'simclr_cifar_32': 'simclr_cifar_32', 'simclr_224': 'simclr_224'}
 
 
+def _seconds_range(m: dict[str, Any]) -> str:
+  """' [min-max]' of a record's timed calls in seconds ('' for < 2 calls)."""
+  times = m.get('params', {}).get('times_s') or []
+  if len(times) < 2:
+    return ''
+  return f' [{_fmt(min(times))}-{_fmt(max(times))}]'
+
+
 def _spread_s(m: dict[str, Any]) -> str:
   """' [min-max]' of a compile measurement's rounds ('' for one round)."""
   p = m['params']
@@ -297,7 +305,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines += [f"**Training step** ({p['model']}, batch {p['batch']} -> "
               f"{p['views']} views of {p['size']}x{p['size']}, "
               'forward + backward + optax update, one jit)', '',
-              '| variant | step (s) | augmentation alone (s) | '
+              '| variant | step (s, median [min-max]) | augmentation alone (s) | '
               'fraction of step augmenting |', '|---|---:|---:|---:|']
     by = {m['name']: m for m in train}
     for v in ('none', 'simclr', 'simclr+fields'):
@@ -309,7 +317,7 @@ def markdown(result: dict[str, Any]) -> str:
       alone = _fmt(a['value']) if a else '—'
       frac = (f"{f['value']:.1%} (alone / step: "
               f"{f['params']['augment_only_fraction']:.1%})" if f else '—')
-      step = _fmt(st['value'])
+      step = _fmt(st['value']) + _seconds_range(st)
       none = by.get('step_none')
       if v != 'none' and none and st['value'] < none['value']:
         # A step cannot get faster by doing more work: say so.
@@ -322,10 +330,14 @@ def markdown(result: dict[str, Any]) -> str:
     fig = result['meta'].get('figure')
     lines += ['**Scaling** (jaxaug SimCLR two views, views/s'
               + (f'; plot in `{fig}`)' if fig else ')'), '',
-              '| sweep | batch | size | views/s |', '|---|---:|---:|---:|']
+              '| sweep | batch | size | views/s (median) | slowest / fastest '
+              'call | timed calls |', '|---|---:|---:|---:|---|---:|']
     for m in scal:
+      slow, fast = spread(m)
+      calls = len(m['params'].get('times_s') or [])
       lines.append(f"| {m['params']['sweep']} | {m['params']['batch']} | "
-                   f"{m['params']['size']} | {_fmt(m['value'])} |")
+                   f"{m['params']['size']} | {_fmt(m['value'])} | "
+                   f"{_fmt(slow)} / {_fmt(fast)} | {calls} |")
     lines.append('')
 
   errors = [m for m in result['measurements'] if 'error' in m]

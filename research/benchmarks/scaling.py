@@ -22,7 +22,7 @@ def run(*, quick: bool, log: Callable[[str], None] = print) -> list[Any]:
     sizes, size_batch, reps = [16], 4, 1
   else:
     batches, batch_size_px = [32, 256, 1024], 32
-    sizes, size_batch, reps = [32, 96, 224], 32, 2
+    sizes, size_batch, reps = [32, 96, 224], 32, 7
   out: list[Any] = []
   jobs = [('batch', b, batch_size_px) for b in batches]
   jobs += [('size', size_batch, s) for s in sizes]

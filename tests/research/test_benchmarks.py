@@ -196,3 +196,25 @@ def test_compile_rounds_median_and_spread():
   assert report._spread_s({'params': {'rounds': 1}}) == ''  # pylint: disable=protected-access
   # Even counts take the upper middle round (a real round, not a mean).
   assert compile_time._median_record(recs[:2])['total_s'] == 3.0  # pylint: disable=protected-access
+
+
+def test_scaling_and_training_tables_show_the_spread_of_their_calls():
+  from research.benchmarks import report
+  scaling = {'benchmark': 'scaling', 'name': 'size_sweep', 'library': 'jaxaug',
+             'value': 400.0, 'items': 64,
+             'params': {'sweep': 'size', 'batch': 32, 'size': 224,
+                        'times_s': [0.16, 0.32, 0.08]}}
+  train = {'params': {'model': 'resnet18', 'batch': 32, 'views': 64,
+                      'size': 32}}
+  steps = [dict(train, benchmark='training', name='step_none', value=2.0,
+                params=dict(train['params'], times_s=[2.0, 1.5, 2.5])),
+           dict(train, benchmark='training', name='step_simclr', value=2.1,
+                params=dict(train['params'], times_s=[2.1]))]
+  meta = {'timestamp': 't', 'jax_version': 'v', 'jax_backend': 'cpu'}
+  text = report.markdown({'machine': 'm', 'meta': meta,
+                          'measurements': [scaling] + steps})
+  # 64 views in 0.32 s (slowest) and 0.08 s (fastest), from 3 timed calls.
+  assert '| size | 32 | 224 | 400 | 200 / 800 | 3 |' in text, text
+  # A step's [min-max] when it has several calls, nothing for one.
+  assert '| none | 2.00 [1.50-2.50] |' in text, text
+  assert '| simclr | 2.10 |' in text, text
