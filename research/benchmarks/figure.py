@@ -7,7 +7,8 @@ line from the slowest to the fastest timed call (the spread). The views/s
 axis is linear: within a panel the values differ by at most ~100x, and a
 linear axis shows the ratios the README quotes as lengths. The last panels are
 jaxaug's batch sweep at 32x32 (linear views/s, batch on a log2 axis), and
-its image-size sweep (log views/s: 32 to 224 pixels spans ~50x).
+its image-size sweep (log views/s: 32 to 224 pixels spans ~50x), each
+point with a line from its slowest to its fastest timed call.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def plot(measurements: list[dict[str, Any]], path: str, *,
   names = list(dict.fromkeys(m['name'] for m in simclr))
   scaling = [m for m in measurements
              if m.get('benchmark') == 'scaling' and 'value' in m]
-  sweep = sorted((m['params']['batch'], m['value']) for m in scaling
-                 if m['params'].get('sweep') == 'batch')
-  sizes = sorted((m['params']['size'], m['value']) for m in scaling
-                 if m['params'].get('sweep') == 'size')
+  # (x, median, slowest, fastest) of each sweep point.
+  sweep = sorted((m['params']['batch'], m['value'], *report.spread(m))
+                 for m in scaling if m['params'].get('sweep') == 'batch')
+  sizes = sorted((m['params']['size'], m['value'], *report.spread(m))
+                 for m in scaling if m['params'].get('sweep') == 'size')
   panels = len(names) + (1 if sweep else 0) + (1 if sizes else 0)
   cols = min(max(panels, 1), 3)
   nrows = -(-max(panels, 1) // cols)
@@ -77,27 +79,31 @@ def plot(measurements: list[dict[str, Any]], path: str, *,
     ax.grid(True, axis='x', alpha=0.3)
   if sweep:
     ax = axes[len(names)]
-    xs, ys = zip(*sweep)
+    xs, ys, los, his = zip(*sweep)
     ax.plot(xs, ys, 'o-', color=COLORS['jaxaug'])
+    ax.vlines(xs, los, his, color='black', lw=1)
     ax.set_xscale('log', base=2)
-    ax.set_ylim(0, max(ys) * 1.15)
+    ax.set_ylim(0, max(his) * 1.15)
     size = next(m['params']['size'] for m in scaling
                 if m['params'].get('sweep') == 'batch')
     ax.set_title(f'jaxaug batch sweep at {size}x{size}', fontsize=9)
     ax.set_xlabel('batch (images; 2 views each)', fontsize=8)
-    ax.set_ylabel('views / s', fontsize=8)
+    ax.set_ylabel('views / s (dot: median; line: slowest-fastest call)',
+                  fontsize=8)
     ax.grid(True, alpha=0.3)
   if sizes:
     ax = axes[-1]
-    xs, ys = zip(*sizes)
+    xs, ys, los, his = zip(*sizes)
     ax.plot(xs, ys, 'o-', color=COLORS['jaxaug'])
+    ax.vlines(xs, los, his, color='black', lw=1)
     # 32 to 224 pixels spans ~50x in views/s: a log axis here.
     ax.set_yscale('log')
     batch = next(m['params']['batch'] for m in scaling
                  if m['params'].get('sweep') == 'size')
     ax.set_title(f'jaxaug image size sweep at batch {batch}', fontsize=9)
     ax.set_xlabel('image side (pixels)', fontsize=8)
-    ax.set_ylabel('views / s (log)', fontsize=8)
+    ax.set_ylabel('views / s, log (dot: median; line: slowest-fastest)',
+                  fontsize=8)
     ax.grid(True, which='both', alpha=0.3)
   # Wrapped to the figure's width (about 11 characters per inch at 10 pt),
   # so that a long title fits a one-panel figure too.
