@@ -22,7 +22,7 @@ from jaxaug._src import checks
 # Bytes of output views one chunk of `batch`/`two_views` should hold on CPU:
 # a few MiB, so that a chunk's views and the pipeline's intermediates stay in
 # the CPU caches (measured best at 3-6 MiB on the 2-core benchmark machine,
-# with 2 MiB of L2 per core and 32 MiB of L3; research/benchmarks/README.md).
+# with 1 MiB of L2 per core and 32 MiB of L3; research/benchmarks/README.md).
 _CHUNK_BYTES = 5 * 2**20
 # "auto" chunks only a batch that spans at least this many chunks: a batch
 # whose views fit in the caches as a whole runs fastest as one `vmap`.

@@ -5,7 +5,7 @@ Usage:
       [--only simclr,bandwidth,compile,fields,training,scaling] [--out DIR]
       [--figure PATH]
 
-`make bench` runs everything (about 20-25 minutes on a 2-core CPU, plus the
+`make bench` runs everything (about 6-8 minutes on a 2-core CPU, plus the
 first install of .venv-torch for the torchvision peer). `--quick`
 runs every benchmark at tiny sizes (seconds of compute, for the smoke test);
 its numbers mean nothing.
