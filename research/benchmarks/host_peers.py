@@ -225,9 +225,10 @@ def albumentations_pipeline(images: np.ndarray, *, blur: bool,
 
 # ----------------------------------------------------------------- runner ----
 
-def measure(peer: str, size: int, batch: int, rounds: int, blur: bool
-            ) -> dict[str, Any]:
-  """Times `rounds` calls after a first (set-up) call; seconds per call."""
+def measure(peer: str, size: int, batch: int, rounds: int, blur: bool,
+            warmup: int = 0) -> dict[str, Any]:
+  """Times `rounds` calls after a first (set-up) call and `warmup` untimed
+  ones; seconds per call."""
   images = np.random.default_rng(0).uniform(
       size=(batch, size, size, 3)).astype(np.float32)
   # Imports before the clock: first_call_s is building the pipeline and
@@ -253,12 +254,15 @@ def measure(peer: str, size: int, batch: int, rounds: int, blur: bool
   elif peer == 'torchvision_2workers':
     fn = torch_peers.torchvision_pipeline(
         images, blur=blur, strength=_strength(size),
-        kernel_size=_kernel_size(size), workers=2, calls=rounds + 1)
+        kernel_size=_kernel_size(size), workers=2,
+        calls=rounds + warmup + 1)
   else:
     raise ValueError(f'unknown peer {peer!r}; choose from {PEERS}')
   out = fn()
   first = time.perf_counter() - t0
   assert np.asarray(out[0]).shape == (batch, size, size, 3), np.shape(out[0])
+  for _ in range(warmup):
+    fn()
   times = []
   for _ in range(rounds):
     t0 = time.perf_counter()
@@ -266,6 +270,7 @@ def measure(peer: str, size: int, batch: int, rounds: int, blur: bool
     times.append(time.perf_counter() - t0)
   rec = {'peer': peer, 'size': size, 'batch': batch, 'blur': blur,
          'seconds': statistics.median(times), 'times_s': times,
+         'warmup': warmup,
          'first_call_s': first, 'loadavg': os.getloadavg(),
          'versions': _versions(peer), 'python': sys.executable}
   if peer in TORCH_PEERS:
@@ -290,7 +295,8 @@ def _versions(peer: str) -> dict[str, str]:
 
 
 def run_in_subprocess(peer: str, *, size: int, batch: int, rounds: int,
-                      blur: bool, timeout: float = 900.) -> dict[str, Any]:
+                      blur: bool, warmup: int = 0,
+                      timeout: float = 900.) -> dict[str, Any]:
   """`measure` in a fresh Python process; returns its record or an error.
 
   The torchvision peers run under `torch_peers.torch_python()`'s
@@ -306,7 +312,8 @@ def run_in_subprocess(peer: str, *, size: int, batch: int, rounds: int,
     path = os.path.join(tmp, 'out.json')
     cmd = [python, '-m', 'research.benchmarks.host_peers', '--peer',
            peer, '--size', str(size), '--batch', str(batch), '--rounds',
-           str(rounds), '--json', path] + (['--blur'] if blur else [])
+           str(rounds), '--warmup', str(warmup), '--json', path]
+    cmd += ['--blur'] if blur else []
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
     try:
       proc = subprocess.run(cmd, cwd=_ROOT, env=env, capture_output=True,
@@ -329,10 +336,13 @@ def main(argv=None):
   parser.add_argument('--size', type=int, required=True)
   parser.add_argument('--batch', type=int, required=True)
   parser.add_argument('--rounds', type=int, default=3)
+  parser.add_argument('--warmup', type=int, default=0,
+                      help='untimed calls after the first, before the timed')
   parser.add_argument('--blur', action='store_true')
   parser.add_argument('--json', default=None)
   args = parser.parse_args(argv)
-  rec = measure(args.peer, args.size, args.batch, args.rounds, args.blur)
+  rec = measure(args.peer, args.size, args.batch, args.rounds, args.blur,
+                args.warmup)
   if args.json:
     with open(args.json, 'w', encoding='utf-8') as f:
       json.dump(rec, f)

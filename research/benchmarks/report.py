@@ -200,8 +200,11 @@ def markdown(result: dict[str, Any]) -> str:
     libs = sorted({m['library'] for m in simclr},
                   key=lambda l: (not l.startswith('jaxaug'), l))
     names = list(dict.fromkeys(m['name'] for m in simclr))
+    warm = max(m['params'].get('warmup_rounds', 0) for m in simclr)
     lines += ['**SimCLR two-view pipeline** (views/s, higher is better; '
-              'batch of images -> 2 views each)', '',
+              'batch of images -> 2 views each'
+              + (f'; medians of the timed rounds after {warm} untimed '
+                 'warm-up rounds per library' if warm else '') + ')', '',
               '| pipeline | batch | ' + ' | '.join(libs)
               + ' | jaxaug / best peer |',
               '|---|---:|' + '---:|' * len(libs) + '---:|']

@@ -193,11 +193,16 @@ def bench_one(library: str, *, size: int, batch: int, repetitions: int,
 
 def bench_interleaved(libraries: list[str], *, name: str, size: int,
                       batch: int, repetitions: int, blur: bool,
-                      log: Callable[[str], None]) -> list[Any]:
-  """Compiles every library, then times them in turn, `repetitions` rounds.
+                      log: Callable[[str], None],
+                      warmup_rounds: int = 0) -> list[Any]:
+  """Compiles every library, runs `warmup_rounds` untimed rounds, then
+  times them in turn, `repetitions` rounds.
 
   Interleaving spreads any background load on a shared machine evenly over
   the libraries instead of penalising whichever ran during a busy spell.
+  The warm-up rounds (interleaved the same way) leave out the first calls
+  after compilation, which ran at half speed or less in some runs (the
+  first 3-4 rounds at 32x32: research/benchmarks/README.md).
   """
   images = make_images(batch, size)
   base = jax.random.key(1)
@@ -213,6 +218,9 @@ def bench_interleaved(libraries: list[str], *, name: str, size: int,
       out.append({'benchmark': 'simclr', 'name': name, 'library': library,
                   'error': f'{type(e).__name__}: {e}'})
       log(f'  {name} {library}: FAILED {type(e).__name__}: {e}')
+  for r in range(warmup_rounds):
+    for fn in fns.values():
+      common.block(fn(jax.random.fold_in(base, 500 + r), images))
   times: dict[str, list[float]] = {lib: [] for lib in fns}
   for r in range(repetitions):
     for library, fn in fns.items():
@@ -224,6 +232,7 @@ def bench_interleaved(libraries: list[str], *, name: str, size: int,
     m = _measurement(library, name, size=size, batch=batch, blur=blur,
                      seconds=statistics.median(times[library]),
                      times=times[library], first=firsts[library])
+    m.params['warmup_rounds'] = warmup_rounds
     out.append(m)
     log(f'  {name:16s} b{batch} {library:8s} {m.value:10.1f} views/s '
         f'({m.seconds:.3f} s/call, first call {m.params["first_call_s"]:.1f} s)')
@@ -232,11 +241,13 @@ def bench_interleaved(libraries: list[str], *, name: str, size: int,
 
 def bench_host(peer: str, *, name: str, size: int, batch: int,
                repetitions: int, blur: bool,
-               log: Callable[[str], None]) -> Any:
-  """One host peer (`host_peers`) in a fresh subprocess of this run."""
+               log: Callable[[str], None], warmup_rounds: int = 0) -> Any:
+  """One host peer (`host_peers`) in a fresh subprocess of this run, with
+  `warmup_rounds` untimed calls after its first."""
   from research.benchmarks import host_peers
   rec = host_peers.run_in_subprocess(peer, size=size, batch=batch,
-                                     rounds=repetitions, blur=blur)
+                                     rounds=repetitions, blur=blur,
+                                     warmup=warmup_rounds)
   if 'skipped' in rec:
     log(f'  {name} {peer}: skipped ({rec["skipped"]})')
     return {'benchmark': 'simclr', 'name': name, 'library': peer,
@@ -249,13 +260,20 @@ def bench_host(peer: str, *, name: str, size: int, batch: int,
                    seconds=rec['seconds'], times=rec['times_s'],
                    first=rec['first_call_s'])
   m.params.update(host=True, loadavg=rec['loadavg'],
-                  versions=rec['versions'])
+                  versions=rec['versions'], warmup_rounds=warmup_rounds)
   if 'torch_threads' in rec:
     m.params['torch_threads'] = rec['torch_threads']
   m.notes = 'host pipeline, fresh subprocess (research/benchmarks/host_peers.py)'
   log(f'  {name:16s} b{batch} {peer:8s} {m.value:10.1f} views/s '
       f'({m.seconds:.3f} s/call, first call {rec["first_call_s"]:.1f} s)')
   return m
+
+
+# Untimed rounds before the timed ones (after the first call, which
+# compiles): in the fresh-clone runs of 2026-11-30 jaxaug's first 3-4 timed
+# rounds at 32x32 ran at 40-60% of the later ones' speed (dm_pix's first 3
+# at about 80%).
+WARMUP_ROUNDS = 3
 
 
 def run(*, quick: bool, log: Callable[[str], None] = print,
@@ -267,6 +285,8 @@ def run(*, quick: bool, log: Callable[[str], None] = print,
   same size, batch and rounds (skipped when `host` is False).
   """
   from research.benchmarks import host_peers
+  # Untimed rounds after each library's first call, for every library.
+  warmup = 0 if quick else WARMUP_ROUNDS
   if quick:
     configs = [('simclr_16', 16, 4, 1, True)]
   else:
@@ -281,9 +301,10 @@ def run(*, quick: bool, log: Callable[[str], None] = print,
   for name, size, batch, reps, blur in configs:
     out.extend(bench_interleaved(list(PIPELINES), name=name, size=size,
                                  batch=batch, repetitions=reps, blur=blur,
-                                 log=log))
+                                 log=log, warmup_rounds=warmup))
     if host:
       for peer in host_peers.PEERS:
         out.append(bench_host(peer, name=name, size=size, batch=batch,
-                              repetitions=reps, blur=blur, log=log))
+                              repetitions=reps, blur=blur, log=log,
+                              warmup_rounds=warmup))
   return out

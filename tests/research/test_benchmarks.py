@@ -218,3 +218,30 @@ def test_scaling_and_training_tables_show_the_spread_of_their_calls():
   # A step's [min-max] when it has several calls, nothing for one.
   assert '| none | 2.00 [1.50-2.50] |' in text, text
   assert '| simclr | 2.10 |' in text, text
+
+
+def test_warmup_rounds_run_untimed_for_jax_and_host_peers(monkeypatch):
+  import numpy as np
+  from research.benchmarks import host_peers, simclr_pipeline
+  calls = []
+
+  def counting(*args, **kwargs):  # pylint: disable=unused-argument
+    def fn(key=None, images=None):  # pylint: disable=unused-argument
+      calls.append(1)
+      return np.zeros((2, 8, 8, 3), np.float32), None
+    return fn
+
+  monkeypatch.setattr(simclr_pipeline, 'pipeline', counting)
+  (m,) = simclr_pipeline.bench_interleaved(
+      ['jaxaug'], name='t', size=8, batch=2, repetitions=4, blur=False,
+      log=lambda s: None, warmup_rounds=3)
+  # The first call (compilation), 3 untimed rounds, 4 timed ones.
+  assert len(calls) == 1 + 3 + 4
+  assert len(m.params['times_s']) == 4 and m.params['warmup_rounds'] == 3
+
+  calls.clear()
+  monkeypatch.setattr(host_peers, 'albumentations_pipeline', counting)
+  rec = host_peers.measure('albumentations', 8, 2, rounds=2, blur=False,
+                           warmup=5)
+  assert len(calls) == 1 + 5 + 2
+  assert len(rec['times_s']) == 2 and rec['warmup'] == 5
