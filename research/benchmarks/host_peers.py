@@ -341,6 +341,12 @@ def main(argv=None):
   parser.add_argument('--blur', action='store_true')
   parser.add_argument('--json', default=None)
   args = parser.parse_args(argv)
+  for name, value, least in (('--size', args.size, 1),
+                             ('--batch', args.batch, 1),
+                             ('--rounds', args.rounds, 1),
+                             ('--warmup', args.warmup, 0)):
+    if value < least:
+      parser.error(f'{name} must be at least {least}, got {value}')
   rec = measure(args.peer, args.size, args.batch, args.rounds, args.blur,
                 args.warmup)
   if args.json:

@@ -48,11 +48,66 @@ def _jsonable(x: Any) -> Any:
     return {k: _jsonable(v) for k, v in x.items()}
   if isinstance(x, (list, tuple)):
     return [_jsonable(v) for v in x]
+  if hasattr(x, 'item'):  # NumPy / JAX scalars, NaN included
+    x = x.item()
   if isinstance(x, float) and not math.isfinite(x):
     return None
-  if hasattr(x, 'item'):
-    return x.item()
   return x
+
+
+# Figure formats written by matplotlib's Agg backend that this project uses.
+FIGURE_FORMATS = ('.png', '.pdf', '.svg', '.jpg', '.jpeg')
+
+
+def _check_machine(parser: argparse.ArgumentParser, machine: str) -> None:
+  if (not machine or machine.startswith('.') or os.sep in machine
+      or (os.altsep and os.altsep in machine)):
+    parser.error(f'--machine must be a plain file name (no path separator, '
+                 f'not empty, not starting with "."), got {machine!r}')
+
+
+def _check_out(parser: argparse.ArgumentParser, out: str) -> None:
+  if not out:
+    parser.error('--out must name a directory, got an empty string')
+  if os.path.exists(out) and not os.path.isdir(out):
+    parser.error(f'--out {out!r} exists and is not a directory')
+  parent = os.path.abspath(out)
+  while not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+    parser.error(f'--out {out!r}: cannot create or write it ({parent!r} is '
+                 f'not a writable directory)')
+
+
+def _check_figure(parser: argparse.ArgumentParser, figure: str) -> None:
+  if figure.endswith(('/', os.sep)) or os.path.isdir(figure):
+    parser.error(f'--figure must be a file path, got the directory '
+                 f'{figure!r}')
+  ext = os.path.splitext(figure)[1].lower()
+  if ext not in FIGURE_FORMATS:
+    parser.error(f'--figure must end in one of {FIGURE_FORMATS} (the saved '
+                 f'format), got {figure!r}')
+
+
+def _finite_or_error(m: Any) -> Any:
+  """A measurement whose value is NaN or infinite becomes an error record
+  (the report and figure need numbers; an impossible timing is a failure)."""
+  value = getattr(m, 'value', None)
+  if value is None and isinstance(m, dict):
+    value = m.get('value')
+  if value is None:
+    return m
+  try:
+    finite = math.isfinite(float(value))
+  except (TypeError, ValueError):
+    finite = False
+  if finite:
+    return m
+  get = (lambda k: m.get(k)) if isinstance(m, dict) else (
+      lambda k: getattr(m, k, None))
+  return {'benchmark': get('benchmark'), 'name': get('name'),
+          'library': get('library'),
+          'error': f'non-finite value {value!r} ({get("unit")})'}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
@@ -78,29 +133,97 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   parser.add_argument('--train-batch', type=int, default=None,
                       help='batch of the training-step benchmark (default 32)')
   args = parser.parse_args(argv)
-  if args.out is None:
-    # A smoke run never overwrites the committed results and figure.
-    args.out = (tempfile.mkdtemp(prefix='jaxaug-bench-quick-') if args.quick
-                else os.path.join(HERE, 'results'))
-  if args.figure is None:
-    args.figure = (os.path.join(args.out, 'benchmarks.png') if args.quick
-                   else os.path.join(REPO, 'docs', 'figures',
-                                     'benchmarks.png'))
-
-  import jax
-  from research.benchmarks import common
-
-  names = [n.strip() for n in args.only.split(',') if n.strip()]
+  # Every argument is checked here, before any benchmark runs and before
+  # anything is written.
+  names = list(dict.fromkeys(n.strip() for n in args.only.split(',')
+                             if n.strip()))
   unknown = sorted(set(names) - set(BENCHMARKS))
   if unknown:
     parser.error(f'unknown benchmarks {unknown}; choose from {BENCHMARKS}')
   if not names:
     parser.error(f'--only names no benchmark; choose from {BENCHMARKS}')
+  if args.train_batch is not None and args.train_batch < 1:
+    parser.error(f'--train-batch must be a positive number of images, got '
+                 f'{args.train_batch}')
+  if args.machine is not None:
+    _check_machine(parser, args.machine)
+  if args.out is not None:
+    _check_out(parser, args.out)
+  if args.figure:
+    _check_figure(parser, args.figure)
+  made_tmp = None
+  if args.out is None:
+    # A smoke run never overwrites the committed results and figure.
+    if args.quick:
+      args.out = made_tmp = tempfile.mkdtemp(prefix='jaxaug-bench-quick-')
+    else:
+      args.out = os.path.join(HERE, 'results')
+  if args.figure is None:
+    args.figure = (os.path.join(args.out, 'benchmarks.png') if args.quick
+                   else os.path.join(REPO, 'docs', 'figures',
+                                     'benchmarks.png'))
+
+  import signal
+  import threading
+  on_main = threading.current_thread() is threading.main_thread()
+  # SIGTERM (e.g. `kill PID` of this process alone) becomes SystemExit, so
+  # that a running subprocess (host peers, compile rounds) is killed with
+  # it instead of running on, orphaned.
+  old = (signal.signal(signal.SIGTERM, _exit_on_sigterm) if on_main
+         else None)
+  try:
+    return _run(parser, args, argv)
+  except BaseException:
+    if made_tmp and os.path.isdir(made_tmp) and not os.listdir(made_tmp):
+      os.rmdir(made_tmp)  # an interrupted smoke run leaves nothing behind
+    raise
+  finally:
+    if on_main:
+      signal.signal(signal.SIGTERM, old)
+
+
+def _write_atomic(path: str, text: str) -> None:
+  tmp = f'{path}.partial'
+  with open(tmp, 'w', encoding='utf-8') as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
+def _exit_on_sigterm(signum, frame):  # pylint: disable=unused-argument
+  sys.exit(128 + signum)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
+         argv: Optional[Sequence[str]]) -> dict[str, Any]:
+  """The benchmarks of `main`, after its argument checks."""
+  import jax
+  from research.benchmarks import common
+
+  names = list(dict.fromkeys(n.strip() for n in args.only.split(',')
+                             if n.strip()))
   machine = args.machine
   if machine is None:
     dev = jax.devices()[0]
     machine = (f'cpu-{os.cpu_count()}core' if dev.platform == 'cpu' else
                dev.device_kind.lower().replace(' ', '-'))
+  json_path = os.path.join(args.out, f'{machine}.json')
+  previous = None
+  if args.merge and os.path.exists(json_path):
+    # Read and checked before the run: a file that cannot be merged is an
+    # error now, not after minutes of benchmarks.
+    try:
+      with open(json_path, encoding='utf-8') as f:
+        previous = json.load(f)
+      was_quick = bool(previous['meta'].get('quick'))
+      previous['measurements']  # pylint: disable=pointless-statement
+    except (OSError, ValueError, KeyError, TypeError) as e:
+      parser.error(f'--merge: cannot read {json_path} ({type(e).__name__}: '
+                   f'{e})')
+    if was_quick != args.quick:
+      parser.error(f'--merge: {json_path} holds a '
+                   f'{"--quick" if was_quick else "full"} run; this is a '
+                   f'{"--quick" if args.quick else "full"} run, and the two '
+                   f'cannot share one results file')
 
   def log(msg: str) -> None:
     print(msg, flush=True)
@@ -143,11 +266,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     log(f'[{name}] {durations[name]:.0f} s')
   meta['loadavg_end'] = _loadavg()
   meta['durations_s'] = durations
+  measurements = [_finite_or_error(m) for m in measurements]
 
-  json_path = os.path.join(args.out, f'{machine}.json')
-  if args.merge and os.path.exists(json_path):
-    with open(json_path, encoding='utf-8') as f:
-      previous = json.load(f)
+  if previous is not None:
     rerun = {kind for name in names for kind in PRODUCES[name]}
     kept = [m for m in previous['measurements']
             if m.get('benchmark') not in rerun]
@@ -173,17 +294,19 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
                       else fig)
   else:
     meta.pop('figure', None)
+    if args.figure:
+      log('no figure drawn: it shows the simclr comparison, which this run '
+          'and its merged file do not have')
   from research.benchmarks import report
   result = _jsonable({'machine': machine, 'meta': meta,
                       'measurements': measurements})
   result['ratios'] = report.ratios(result)
-  os.makedirs(args.out, exist_ok=True)
-  with open(json_path, 'w', encoding='utf-8') as f:
-    json.dump(result, f, indent=1)
   md = report.markdown(result)
-  with open(os.path.join(args.out, f'{machine}.md'), 'w',
-            encoding='utf-8') as f:
-    f.write(md + '\n')
+  os.makedirs(args.out, exist_ok=True)
+  # Each file is written whole and then renamed over the old one: a run
+  # killed while writing leaves the previous results intact.
+  _write_atomic(json_path, json.dumps(result, indent=1))
+  _write_atomic(os.path.join(args.out, f'{machine}.md'), md + '\n')
   if meta.get('figure'):
     from research.benchmarks import figure
     figure.plot(result['measurements'], args.figure,

@@ -245,3 +245,71 @@ def test_warmup_rounds_run_untimed_for_jax_and_host_peers(monkeypatch):
                            warmup=5)
   assert len(calls) == 1 + 5 + 2
   assert len(rec['times_s']) == 2 and rec['warmup'] == 5
+
+
+def test_bad_arguments_fail_before_any_work_and_leave_nothing(
+    monkeypatch, tmp_path, capsys):
+  import pytest
+  from research.benchmarks import bandwidth, host_peers
+  ran = []
+  monkeypatch.setattr(bandwidth, 'run', lambda **kw: ran.append(1) or [])
+  work = tmp_path / 'work'
+  work.mkdir()
+  (work / 'afile').write_text('x')
+  monkeypatch.chdir(work)
+  monkeypatch.setattr(run.tempfile, 'tempdir', str(work))
+  cases = [(['--out', 'afile'], '--out'), (['--out', ''], '--out'),
+           (['--machine', 'a/b'], '--machine'),
+           (['--machine', ''], '--machine'),
+           (['--figure', 'fig.xyz'], '--figure'),
+           (['--figure', 'noext'], '--figure'),
+           (['--figure', str(work) + '/'], '--figure'),
+           (['--train-batch', '0'], '--train-batch'),
+           (['--only', 'bandwidth,nope'], 'nope')]
+  for extra, named in cases:
+    with pytest.raises(SystemExit):
+      run.main(['--quick', '--only', 'bandwidth'] + extra)
+    assert named in capsys.readouterr().err, extra
+  assert not ran
+  assert sorted(p.name for p in work.iterdir()) == ['afile']
+
+  # A quick results file cannot take a full run's results, nor the reverse.
+  run.main(['--quick', '--only', 'bandwidth', '--out', 'q', '--figure', ''])
+  ran.clear()
+  with pytest.raises(SystemExit):
+    run.main(['--only', 'bandwidth', '--out', 'q', '--merge', '--figure', ''])
+  assert '--merge' in capsys.readouterr().err and not ran
+
+  # Duplicates in --only run once.
+  run.main(['--quick', '--only', 'bandwidth, bandwidth', '--out', 'd',
+            '--figure', ''])
+  assert len(ran) == 1
+
+  for extra, named in ((['--rounds', '0'], '--rounds'),
+                       (['--warmup', '-1'], '--warmup'),
+                       (['--batch', '0'], '--batch')):
+    with pytest.raises(SystemExit):
+      host_peers.main(['--peer', 'albumentations', '--size', '8',
+                       '--batch', '2'] + extra)
+    assert named in capsys.readouterr().err
+
+
+def test_a_non_finite_measurement_is_recorded_as_an_error(monkeypatch,
+                                                         tmp_path):
+  import numpy as np
+  from research.benchmarks import bandwidth, common
+  bad = common.Measurement(
+      benchmark='bandwidth', name='jit_scale', library='jax',
+      value=np.float32('nan'), unit='GB/s', seconds=0.0, repetitions=1,
+      items=1, params={'first_call_s': np.float32('inf')})
+  monkeypatch.setattr(bandwidth, 'run', lambda **kw: [bad])
+  result = run.main(['--quick', '--only', 'bandwidth', '--out',
+                     str(tmp_path), '--machine', 'm', '--figure', ''])
+  (rec,) = result['measurements']
+  assert 'value' not in rec and 'non-finite' in rec['error'], rec
+  # The file is valid JSON (no bare NaN) and the markdown was written.
+  with open(tmp_path / 'm.json', encoding='utf-8') as f:
+    text = f.read()
+  assert 'NaN' not in text and 'Infinity' not in text
+  json.loads(text)
+  assert (tmp_path / 'm.md').exists()
