@@ -89,25 +89,15 @@ def _check_figure(parser: argparse.ArgumentParser, figure: str) -> None:
                  f'format), got {figure!r}')
 
 
-def _finite_or_error(m: Any) -> Any:
-  """A measurement whose value is NaN or infinite becomes an error record
-  (the report and figure need numbers; an impossible timing is a failure)."""
-  value = getattr(m, 'value', None)
-  if value is None and isinstance(m, dict):
-    value = m.get('value')
-  if value is None:
+def _finite_or_error(m: dict[str, Any]) -> dict[str, Any]:
+  """A measurement whose value came out NaN or infinite (None after
+  `_jsonable`) becomes an error record: the report and figure need numbers,
+  and an impossible timing is a failure."""
+  if 'value' not in m or m['value'] is not None:
     return m
-  try:
-    finite = math.isfinite(float(value))
-  except (TypeError, ValueError):
-    finite = False
-  if finite:
-    return m
-  get = (lambda k: m.get(k)) if isinstance(m, dict) else (
-      lambda k: getattr(m, k, None))
-  return {'benchmark': get('benchmark'), 'name': get('name'),
-          'library': get('library'),
-          'error': f'non-finite value {value!r} ({get("unit")})'}
+  return {'benchmark': m.get('benchmark'), 'name': m.get('name'),
+          'library': m.get('library'),
+          'error': f"non-finite value (unit {m.get('unit')})"}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
@@ -172,7 +162,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   old = (signal.signal(signal.SIGTERM, _exit_on_sigterm) if on_main
          else None)
   try:
-    return _run(parser, args, argv)
+    return _run(parser, args, argv, names)
   except BaseException:
     if made_tmp and os.path.isdir(made_tmp) and not os.listdir(made_tmp):
       os.rmdir(made_tmp)  # an interrupted smoke run leaves nothing behind
@@ -194,13 +184,11 @@ def _exit_on_sigterm(signum, frame):  # pylint: disable=unused-argument
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
-         argv: Optional[Sequence[str]]) -> dict[str, Any]:
-  """The benchmarks of `main`, after its argument checks."""
+         argv: Optional[Sequence[str]], names: list[str]) -> dict[str, Any]:
+  """The benchmarks `names` of `main`, after its argument checks."""
   import jax
   from research.benchmarks import common
 
-  names = list(dict.fromkeys(n.strip() for n in args.only.split(',')
-                             if n.strip()))
   machine = args.machine
   if machine is None:
     dev = jax.devices()[0]
@@ -266,7 +254,6 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
     log(f'[{name}] {durations[name]:.0f} s')
   meta['loadavg_end'] = _loadavg()
   meta['durations_s'] = durations
-  measurements = [_finite_or_error(m) for m in measurements]
 
   if previous is not None:
     rerun = {kind for name in names for kind in PRODUCES[name]}
@@ -300,6 +287,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
   from research.benchmarks import report
   result = _jsonable({'machine': machine, 'meta': meta,
                       'measurements': measurements})
+  result['measurements'] = [_finite_or_error(m)
+                            for m in result['measurements']]
   result['ratios'] = report.ratios(result)
   md = report.markdown(result)
   os.makedirs(args.out, exist_ok=True)
