@@ -44,6 +44,8 @@ def ratios(result: dict[str, Any]) -> list[dict[str, Any]]:
     if not peers:
       continue
     best = max(peers, key=peers.get)
+    if peers[best] <= 0:  # no peer produced anything: no ratio to give
+      continue
     entry = {'benchmark': bench, 'name': name, 'best_peer': best,
              'jaxaug': libs['jaxaug'], 'best_peer_value': peers[best],
              'ratio': libs['jaxaug'] / peers[best]}

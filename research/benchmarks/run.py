@@ -18,6 +18,7 @@ import datetime
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -60,23 +61,39 @@ FIGURE_FORMATS = ('.png', '.pdf', '.svg', '.jpg', '.jpeg')
 
 
 def _check_machine(parser: argparse.ArgumentParser, machine: str) -> None:
-  if (not machine or machine.startswith('.') or os.sep in machine
-      or (os.altsep and os.altsep in machine)):
-    parser.error(f'--machine must be a plain file name (no path separator, '
-                 f'not empty, not starting with "."), got {machine!r}')
+  # It names the results files: letters, digits, '.', '_', '-' only.
+  if not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._-]{0,99}', machine):
+    parser.error(f'--machine must be 1-100 characters of letters, digits, '
+                 f'".", "_" or "-", starting with a letter or digit (it '
+                 f'names the results files), got {machine!r}')
+
+
+def _check_writable_dir(parser: argparse.ArgumentParser, flag: str,
+                        path: str) -> None:
+  """`path` is, or can be created as, a directory this process can write
+  in: tried with a temporary file in it or in its nearest existing parent
+  (removed at once), since `os.access` says yes to root everywhere."""
+  if os.path.lexists(path) and not os.path.exists(path):
+    parser.error(f'{flag}: {path!r} is a dangling symbolic link')
+  if os.path.exists(path) and not os.path.isdir(path):
+    parser.error(f'{flag}: {path!r} exists and is not a directory')
+  parent = os.path.abspath(path)
+  while not os.path.lexists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent):
+    parser.error(f'{flag}: cannot create {path!r}: {parent!r} is not a '
+                 f'directory')
+  try:
+    with tempfile.TemporaryFile(dir=parent):
+      pass
+  except OSError as e:
+    parser.error(f'{flag}: cannot write in {parent!r} ({e.strerror})')
 
 
 def _check_out(parser: argparse.ArgumentParser, out: str) -> None:
   if not out:
     parser.error('--out must name a directory, got an empty string')
-  if os.path.exists(out) and not os.path.isdir(out):
-    parser.error(f'--out {out!r} exists and is not a directory')
-  parent = os.path.abspath(out)
-  while not os.path.exists(parent):
-    parent = os.path.dirname(parent)
-  if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-    parser.error(f'--out {out!r}: cannot create or write it ({parent!r} is '
-                 f'not a writable directory)')
+  _check_writable_dir(parser, '--out', out)
 
 
 def _check_figure(parser: argparse.ArgumentParser, figure: str) -> None:
@@ -87,13 +104,19 @@ def _check_figure(parser: argparse.ArgumentParser, figure: str) -> None:
   if ext not in FIGURE_FORMATS:
     parser.error(f'--figure must end in one of {FIGURE_FORMATS} (the saved '
                  f'format), got {figure!r}')
+  _check_writable_dir(parser, '--figure',
+                      os.path.dirname(os.path.abspath(figure)))
 
 
 def _finite_or_error(m: dict[str, Any]) -> dict[str, Any]:
-  """A measurement whose value came out NaN or infinite (None after
-  `_jsonable`) becomes an error record: the report and figure need numbers,
-  and an impossible timing is a failure."""
-  if 'value' not in m or m['value'] is not None:
+  """A measurement whose value, seconds or timed calls came out NaN or
+  infinite (None after `_jsonable`) becomes an error record: the report and
+  figure need numbers, and an impossible timing is a failure."""
+  if 'value' not in m:
+    return m
+  times = (m.get('params') or {}).get('times_s') or []
+  if (m['value'] is not None and m.get('seconds', 0) is not None
+      and None not in times):
     return m
   return {'benchmark': m.get('benchmark'), 'name': m.get('name'),
           'library': m.get('library'),
@@ -141,6 +164,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     _check_out(parser, args.out)
   if args.figure:
     _check_figure(parser, args.figure)
+  # jax (and numpy, under it) is imported before the temporary directory
+  # and the SIGTERM handler: a SIGTERM inside those imports' extension
+  # modules could otherwise end the process without the clean-up below.
+  import jax  # pylint: disable=unused-import
   made_tmp = None
   if args.out is None:
     # A smoke run never overwrites the committed results and figure.
@@ -159,6 +186,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
   # SIGTERM (e.g. `kill PID` of this process alone) becomes SystemExit, so
   # that a running subprocess (host peers, compile rounds) is killed with
   # it instead of running on, orphaned.
+  _TERMINATED.clear()
   old = (signal.signal(signal.SIGTERM, _exit_on_sigterm) if on_main
          else None)
   try:
@@ -179,8 +207,20 @@ def _write_atomic(path: str, text: str) -> None:
   os.replace(tmp, path)
 
 
+_TERMINATED: list[int] = []
+
+
 def _exit_on_sigterm(signum, frame):  # pylint: disable=unused-argument
+  # Also remembered: a SystemExit raised inside a callback (e.g. JAX's gc
+  # callback) is printed and dropped, so `_run` checks the flag between
+  # benchmarks and before writing.
+  _TERMINATED.append(signum)
   sys.exit(128 + signum)
+
+
+def _stop_if_terminated() -> None:
+  if _TERMINATED:
+    sys.exit(128 + _TERMINATED[0])
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -195,6 +235,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
     machine = (f'cpu-{os.cpu_count()}core' if dev.platform == 'cpu' else
                dev.device_kind.lower().replace(' ', '-'))
   json_path = os.path.join(args.out, f'{machine}.json')
+  for path in (json_path, os.path.join(args.out, f'{machine}.md')):
+    if os.path.isdir(path):
+      parser.error(f'--out/--machine: the results file {path!r} is a '
+                   f'directory')
   previous = None
   if args.merge and os.path.exists(json_path):
     # Read and checked before the run: a file that cannot be merged is an
@@ -202,11 +246,23 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
     try:
       with open(json_path, encoding='utf-8') as f:
         previous = json.load(f)
-      was_quick = bool(previous['meta'].get('quick'))
-      previous['measurements']  # pylint: disable=pointless-statement
-    except (OSError, ValueError, KeyError, TypeError) as e:
+      ok = (isinstance(previous, dict)
+            and isinstance(previous.get('meta'), dict)
+            and isinstance(previous['meta'].get('quick'), bool)
+            and isinstance(previous['meta'].get('benchmarks'), list)
+            and isinstance(previous.get('measurements'), list)
+            and all(isinstance(m, dict) for m in previous['measurements']))
+    except (OSError, ValueError) as e:
       parser.error(f'--merge: cannot read {json_path} ({type(e).__name__}: '
                    f'{e})')
+    if not ok:
+      parser.error(f'--merge: {json_path} is not a results file of this '
+                   f'runner (a "meta" with "quick" and "benchmarks", and a '
+                   f'list of "measurements")')
+    if previous.get('machine') != machine:
+      parser.error(f'--merge: {json_path} holds results of machine '
+                   f'{previous.get("machine")!r}, not {machine!r}')
+    was_quick = previous['meta']['quick']
     if was_quick != args.quick:
       parser.error(f'--merge: {json_path} holds a '
                    f'{"--quick" if was_quick else "full"} run; this is a '
@@ -229,6 +285,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
   measurements: list[Any] = []
   durations = {}
   for name in names:
+    _stop_if_terminated()
     log(f'[{name}]')
     t0 = time.perf_counter()
     if name == 'simclr':
@@ -291,6 +348,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
                             for m in result['measurements']]
   result['ratios'] = report.ratios(result)
   md = report.markdown(result)
+  _stop_if_terminated()
   os.makedirs(args.out, exist_ok=True)
   # Each file is written whole and then renamed over the old one: a run
   # killed while writing leaves the previous results intact.

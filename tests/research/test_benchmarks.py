@@ -265,13 +265,22 @@ def test_bad_arguments_fail_before_any_work_and_leave_nothing(
            (['--figure', 'noext'], '--figure'),
            (['--figure', str(work) + '/'], '--figure'),
            (['--train-batch', '0'], '--train-batch'),
-           (['--only', 'bandwidth,nope'], 'nope')]
+           (['--only', 'bandwidth,nope'], 'nope'),
+           (['--machine', 'm' * 101], '--machine'),
+           (['--machine', 'a b'], '--machine'),
+           (['--out', 'dangling'], 'dangling'),
+           (['--figure', 'afile/x.png'], '--figure'),
+           (['--out', 'clash', '--machine', 'm'], 'is a directory')]
+  (work / 'dangling').symlink_to(work / 'nowhere')
+  (work / 'clash' / 'm.json').mkdir(parents=True)
   for extra, named in cases:
     with pytest.raises(SystemExit):
       run.main(['--quick', '--only', 'bandwidth'] + extra)
     assert named in capsys.readouterr().err, extra
   assert not ran
-  assert sorted(p.name for p in work.iterdir()) == ['afile']
+  assert sorted(p.name for p in work.iterdir()) == ['afile', 'clash',
+                                                     'dangling']
+  assert [p.name for p in (work / 'clash').iterdir()] == ['m.json']
 
   # A quick results file cannot take a full run's results, nor the reverse.
   run.main(['--quick', '--only', 'bandwidth', '--out', 'q', '--figure', ''])
@@ -279,6 +288,17 @@ def test_bad_arguments_fail_before_any_work_and_leave_nothing(
   with pytest.raises(SystemExit):
     run.main(['--only', 'bandwidth', '--out', 'q', '--merge', '--figure', ''])
   assert '--merge' in capsys.readouterr().err and not ran
+  # Nor one of another machine, nor a file that is no results file.
+  run.main(['--quick', '--only', 'bandwidth', '--out', 'o', '--machine', 'a',
+            '--figure', ''])
+  os.rename(work / 'o' / 'a.json', work / 'o' / 'b.json')
+  (work / 'o' / 'c.json').write_text('{"meta": [], "measurements": []}')
+  ran.clear()
+  for machine in ('b', 'c'):
+    with pytest.raises(SystemExit):
+      run.main(['--quick', '--only', 'bandwidth', '--out', 'o', '--merge',
+                '--machine', machine, '--figure', ''])
+    assert '--merge' in capsys.readouterr().err and not ran
 
   # Duplicates in --only run once.
   run.main(['--quick', '--only', 'bandwidth, bandwidth', '--out', 'd',
@@ -313,3 +333,12 @@ def test_a_non_finite_measurement_is_recorded_as_an_error(monkeypatch,
   assert 'NaN' not in text and 'Infinity' not in text
   json.loads(text)
   assert (tmp_path / 'm.md').exists()
+  # A NaN among the timed calls is an error record too.
+  good = common.Measurement(
+      benchmark='bandwidth', name='jit_scale', library='jax', value=1.0,
+      unit='GB/s', seconds=1.0, repetitions=2, items=1,
+      params={'times_s': [1.0, float('nan')]})
+  monkeypatch.setattr(bandwidth, 'run', lambda **kw: [good])
+  result = run.main(['--quick', '--only', 'bandwidth', '--out',
+                     str(tmp_path), '--machine', 'm', '--figure', ''])
+  assert 'error' in result['measurements'][0], result['measurements']
