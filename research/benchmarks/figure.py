@@ -111,5 +111,10 @@ def plot(measurements: list[dict[str, Any]], path: str, *,
   fig.suptitle(textwrap.fill(title, width_chars), fontsize=10)
   fig.tight_layout()
   os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-  fig.savefig(path, dpi=110)
+  # Written whole under another name (same extension: the format), then
+  # renamed over the old figure: a kill while saving leaves the old one.
+  root, ext = os.path.splitext(path)
+  partial = f'{root}.partial{ext}'
+  fig.savefig(partial, dpi=110)
+  os.replace(partial, path)
   plt.close(fig)

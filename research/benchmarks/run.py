@@ -164,6 +164,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
     _check_out(parser, args.out)
   if args.figure:
     _check_figure(parser, args.figure)
+  if args.merge and args.quick and args.out is None:
+    parser.error('--merge with --quick needs --out: a quick run without it '
+                 'writes to a new temporary directory, with nothing to merge')
   # jax (and numpy, under it) is imported before the temporary directory
   # and the SIGTERM handler: a SIGTERM inside those imports' extension
   # modules could otherwise end the process without the clean-up below.

@@ -32,6 +32,8 @@ def test_quick_run_writes_valid_results(tmp_path):
 
 
 def _check_results(tmp_path, figure):
+  # Files are written whole and renamed: no partial file is left.
+  assert not list(tmp_path.glob('*.partial*')), list(tmp_path.iterdir())
 
   with open(tmp_path / 'smoke.json', encoding='utf-8') as f:
     result = json.load(f)
@@ -270,7 +272,8 @@ def test_bad_arguments_fail_before_any_work_and_leave_nothing(
            (['--machine', 'a b'], '--machine'),
            (['--out', 'dangling'], 'dangling'),
            (['--figure', 'afile/x.png'], '--figure'),
-           (['--out', 'clash', '--machine', 'm'], 'is a directory')]
+           (['--out', 'clash', '--machine', 'm'], 'is a directory'),
+           (['--merge'], '--merge')]
   (work / 'dangling').symlink_to(work / 'nowhere')
   (work / 'clash' / 'm.json').mkdir(parents=True)
   for extra, named in cases:
