@@ -238,7 +238,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
     machine = (f'cpu-{os.cpu_count()}core' if dev.platform == 'cpu' else
                dev.device_kind.lower().replace(' ', '-'))
   json_path = os.path.join(args.out, f'{machine}.json')
-  for path in (json_path, os.path.join(args.out, f'{machine}.md')):
+  md_path = os.path.join(args.out, f'{machine}.md')
+  for path in (json_path, md_path):
     if os.path.isdir(path):
       parser.error(f'--out/--machine: the results file {path!r} is a '
                    f'directory')
@@ -356,7 +357,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
   # Each file is written whole and then renamed over the old one: a run
   # killed while writing leaves the previous results intact.
   _write_atomic(json_path, json.dumps(result, indent=1))
-  _write_atomic(os.path.join(args.out, f'{machine}.md'), md + '\n')
+  _write_atomic(md_path, md + '\n')
   if meta.get('figure'):
     from research.benchmarks import figure
     figure.plot(result['measurements'], args.figure,
